@@ -1,0 +1,189 @@
+"""The `shopkeep` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from config.settings import Settings, SettingsError, load_settings
+from core.errors import PortalError
+from core.portal import Portal
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shopkeep", description="A customer portal in chat and email.")
+    parser.add_argument("--config", type=Path, metavar="PATH",
+                        help="settings file (default: ./shopkeep.toml if present)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the portal: HTTP, mail and chat front doors")
+    serve.add_argument("--demo", action="store_true", help="load the demo store first")
+
+    chat = commands.add_parser("chat", help="use the portal from this terminal")
+    chat.add_argument("--as", dest="as_email", metavar="EMAIL",
+                      help="support mode: act as this customer without a code (audited)")
+    chat.add_argument("-c", dest="commands", action="append", default=[], metavar="COMMAND",
+                      help="run COMMAND and exit (repeatable)")
+    chat.add_argument("--out", type=Path, metavar="DIR",
+                      help="where files are saved (default: <data dir>/downloads)")
+
+    purchase = commands.add_parser("purchase", help="record a purchase (as the webhook would)")
+    purchase.add_argument("--email", required=True)
+    purchase.add_argument("--name")
+    purchase.add_argument("--product", required=True, help="product slug")
+    purchase.add_argument("--plan", help="plan slug (default: the product's first plan)")
+    purchase.add_argument("--quantity", type=int, default=1)
+    purchase.add_argument("--amount", type=int, help="total in minor units (default: list price)")
+    purchase.add_argument("--currency")
+    purchase.add_argument("--external-id", help="idempotency key (default: a new one)")
+
+    catalog = commands.add_parser("catalog", help="manage the catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
+    load = catalog_commands.add_parser("load", help="sync a catalog TOML file (idempotent)")
+    load.add_argument("file", type=Path)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply pending migrations")
+
+    commands.add_parser("demo", help="load the demo store without serving")
+
+    outbox = commands.add_parser("outbox", help="outgoing mail: list, or retry now")
+    outbox.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    return parser
+
+
+async def _with_portal(settings: Settings, work: Callable[..., Awaitable[int]]) -> int:
+    portal = Portal.open(settings)
+    try:
+        await portal.db.upgrade()
+        return await work(portal)
+    finally:
+        await portal.close()
+
+
+async def _chat(portal: Portal, args: argparse.Namespace) -> int:
+    from bot.console.chat import chat
+    out = args.out or portal.settings.data_dir / "downloads"
+    return await chat(portal, as_email=args.as_email, commands=args.commands, downloads_dir=out)
+
+
+async def _purchase(portal: Portal, args: argparse.Namespace) -> int:
+    from core.outbox import OutboxSender
+    from core.purchases import PurchaseItem, PurchaseRequest, record_purchase
+
+    try:
+        request = PurchaseRequest(
+            email=args.email, name=args.name, amount=args.amount, currency=args.currency,
+            external_id=args.external_id or f"cli-{uuid.uuid4()}", source="cli",
+            items=[PurchaseItem(product=args.product, plan=args.plan, quantity=args.quantity)],
+        )
+    except ValueError as exc:
+        raise PortalError(str(exc).splitlines()[-1].strip()) from None
+    async with portal.db.unit_of_work() as session:
+        result = await record_purchase(session, portal, request, actor="operator via cli")
+        order = result.order
+        summary = {"order": order.number, "created": result.created,
+                   "new_customer": result.new_customer, "email": request.email,
+                   "total": order.total, "currency": order.currency}
+    await OutboxSender(portal).send_due()
+    print(json.dumps(summary))
+    return 0
+
+
+async def _catalog_load(portal: Portal, args: argparse.Namespace) -> int:
+    from core.catalog import read_catalog, sync_catalog
+    spec = read_catalog(args.file)
+    async with portal.db.unit_of_work() as session:
+        report = await sync_catalog(session, spec)
+    print(report.summary())
+    return 0
+
+
+async def _demo(portal: Portal, args: argparse.Namespace) -> int:
+    from core import demo
+    from core.outbox import OutboxSender
+    for line in await demo.seed(portal):
+        print(line)
+    await OutboxSender(portal).send_due()
+    return 0
+
+
+async def _outbox(portal: Portal, args: argparse.Namespace) -> int:
+    from core import outbox
+    if args.action == "retry":
+        async with portal.db.unit_of_work() as session:
+            count = await outbox.retry_now(session, portal.now())
+        sent = await outbox.OutboxSender(portal).send_due()
+        print(f"{count} message(s) retried, {sent} sent")
+        return 0
+    async with portal.db.unit_of_work() as session:
+        mails = await outbox.listing(session)
+        counts = await outbox.counts(session)
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no mail yet")
+    for mail in mails:
+        when = (mail.sent_at or mail.created_at).strftime("%Y-%m-%d %H:%M")
+        error = f"  ({mail.last_error})" if mail.last_error and mail.status != "sent" else ""
+        print(f"{mail.id:>5}  {mail.status:<8} {when}  {mail.kind:<7} {mail.recipient:<30} "
+              f"{mail.subject[:60]}{error}")
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from core.db import Database
+
+    db = Database(settings.resolved_database_url)
+    try:
+        applied = await db.upgrade()
+    finally:
+        await db.close()
+    print(f"applied {', '.join(applied)}" if applied else "database is up to date")
+    return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"shopkeep: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(_dispatch(settings, args))
+    except PortalError as exc:
+        print(f"shopkeep: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"shopkeep: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+async def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        from bot.serve import serve
+
+        await serve(settings, with_demo=args.demo)
+        return 0
+    if args.command == "db":
+        return await _db_upgrade(settings)
+    work = {"chat": _chat, "purchase": _purchase, "catalog": _catalog_load, "demo": _demo,
+            "outbox": _outbox}[args.command]
+    return await _with_portal(settings, lambda portal: work(portal, args))
+
+
+def main() -> None:
+    sys.exit(run())

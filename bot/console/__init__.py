@@ -1,0 +1,1 @@
+"""The console front door: `shopkeep chat`."""

@@ -1,0 +1,100 @@
+"""`shopkeep chat`: the portal in a terminal, one-shot (-c) or interactive with line editing."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import sys
+from pathlib import Path
+
+from bot.console.render import render, save_attachments
+from core.customers import by_email, normalize_email
+from core.errors import InvalidInput
+from core.outbox import OutboxSender
+from core.portal import Portal
+from handlers.context import Caller
+from handlers.dispatcher import Dispatcher
+from handlers.reply import Reply
+
+
+class ConsoleSession:
+    def __init__(self, portal: Portal, caller: Caller, downloads_dir: Path) -> None:
+        self.portal = portal
+        self.caller = caller
+        self.dispatcher = Dispatcher(portal)
+        self.downloads_dir = downloads_dir
+        self.outbox = OutboxSender(portal)
+
+    async def run_line(self, line: str, *, interactive: bool = False) -> Reply:
+        reply = await self.dispatcher.handle_line(self.caller, line)
+        saved = save_attachments(reply, self.downloads_dir) if reply.attachments else None
+        print(render(reply, saved, prompt_for_confirmation=interactive))
+        if interactive and reply.confirmation:
+            answer = await _ask(f"{reply.confirmation.summary}. Go ahead? [y/N] ")
+            if answer.strip().lower() in ("y", "yes"):
+                reply = await self.run_line(f"confirm {reply.confirmation.code}")
+            else:
+                reply = await self.run_line(f"cancel-request {reply.confirmation.code}")
+        # Codes and invites go out at once, whether or not `shopkeep serve` is running.
+        await self.outbox.send_due()
+        return reply
+
+
+async def _ask(prompt: str) -> str:
+    if sys.stdin.isatty():
+        from prompt_toolkit import PromptSession
+
+        return await PromptSession().prompt_async(prompt)
+    print(prompt, end="", flush=True)
+    return sys.stdin.readline()
+
+
+async def console_caller(portal: Portal, as_email: str | None) -> Caller:
+    """The operator's own terminal, or (with --as) support mode acting for a customer."""
+    if as_email is None:
+        return Caller(platform="console", account_id=f"{getpass.getuser()}@{socket.gethostname()}")
+    email = normalize_email(as_email)
+    async with portal.db.unit_of_work() as session:
+        customer = await by_email(session, email)
+    if customer is None:
+        raise InvalidInput(f"--as: there is no customer {email}")
+    return Caller(platform="console", account_id=f"operator:{getpass.getuser()}",
+                  customer_id=customer.id, display_name=email, operator=True)
+
+
+async def chat(portal: Portal, *, as_email: str | None, commands: list[str],
+               downloads_dir: Path) -> int:
+    caller = await console_caller(portal, as_email)
+    session = ConsoleSession(portal, caller, downloads_dir)
+    if commands:
+        failed = False
+        for line in commands:
+            reply = await session.run_line(line)
+            failed |= not reply.ok
+        return 1 if failed else 0
+    return await _interactive(session)
+
+
+async def _interactive(session: ConsoleSession) -> int:
+    print(f"{session.portal.settings.store_name} customer portal. Type `help`, or `quit` to leave.")
+    prompt = None
+    if sys.stdin.isatty():
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+
+        prompt = PromptSession(history=FileHistory(str(session.portal.settings.data_dir / ".chat_history")))
+    while True:
+        try:
+            if prompt is not None:
+                line = await prompt.prompt_async("shop> ")
+            else:
+                line = sys.stdin.readline()
+                if not line:
+                    return 0
+        except (EOFError, KeyboardInterrupt):
+            return 0
+        if line.strip().lower() in ("quit", "exit", "q"):
+            return 0
+        if line.strip():
+            await session.run_line(line, interactive=True)
+            print()

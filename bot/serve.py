@@ -1,0 +1,84 @@
+"""`shopkeep serve`: every front door and background worker in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+from aiohttp import web
+
+from bot.web import create_app
+from config.settings import Settings, split_listen
+from core import demo
+from core.catalog import read_catalog, sync_catalog
+from core.outbox import OutboxSender
+from core.portal import Portal
+
+log = logging.getLogger("shopkeep")
+
+
+async def serve(settings: Settings, *, with_demo: bool = False,
+                started: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
+    portal = Portal.open(settings)
+    stop = stop or asyncio.Event()
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(portal.close)
+        applied = await portal.db.upgrade()
+        if applied:
+            log.info("database migrated: %s", ", ".join(applied))
+        if settings.catalog_file:
+            async with portal.db.unit_of_work() as session:
+                report = await sync_catalog(session, read_catalog(settings.catalog_file))
+            log.info("catalog %s: %s", settings.catalog_file, report.summary())
+        if with_demo:
+            for line in await demo.seed(portal):
+                log.info("demo: %s", line)
+
+        app = create_app(portal)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        host, port = split_listen(settings.http_listen)
+        await web.TCPSite(runner, host, port).start()
+        log.info("HTTP on %s (public URL %s)", settings.http_listen, settings.public_url)
+
+        outbox = OutboxSender(portal)
+        workers = [asyncio.create_task(outbox.run(), name="outbox")]
+        stack.callback(lambda: [task.cancel() for task in workers])
+        target = settings.mail_relay or f"{settings.outbox_dir}/ (no relay set)"
+        log.info("outgoing mail to %s", target)
+
+        _install_signal_handlers(stop)
+        if with_demo:
+            print(demo_banner(settings), flush=True)
+        if started is not None:
+            started.set()
+        await stop.wait()
+        log.info("shutting down")
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            pass
+
+
+def demo_banner(settings: Settings) -> str:
+    return f"""
+shopkeep is running with the demo store.
+
+  Try it as the demo customer (in another terminal):
+    shopkeep chat --as {demo.DEMO_CUSTOMER} -c "orders"
+    shopkeep chat --as {demo.DEMO_CUSTOMER} -c "product 1"
+  Sign in as a customer would:
+    shopkeep chat            then: login {demo.SECOND_CUSTOMER}, verify <code>, orders
+    (the code is in the newest file in {settings.outbox_dir}/)
+  Record a purchase:
+    shopkeep purchase --email carol@example.com --product ebook
+  Health: {settings.public_url}/healthz
+"""

@@ -1,0 +1,146 @@
+"""The aiohttp application and its routes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from importlib.metadata import PackageNotFoundError, version
+from urllib.parse import quote
+
+from aiohttp import hdrs, web
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from bot.web.pages import page
+from core import downloads
+from core.errors import InvalidInput, NotFound
+from core.models import Order
+from core.portal import Portal
+from core.purchases import PurchaseRequest, existing_order, record_purchase
+from core.security import TokenExpired, TokenInvalid
+
+log = logging.getLogger("shopkeep.http")
+PORTAL: web.AppKey[Portal] = web.AppKey("portal", Portal)
+SIGNATURE_HEADER = "X-Shopkeep-Signature"
+
+
+def shopkeep_version() -> str:
+    try:
+        return version("shopkeep")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@web.middleware
+async def no_tracebacks(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return page(500, "Something went wrong", "Please try again in a moment.")
+
+
+def create_app(portal: Portal) -> web.Application:
+    app = web.Application(middlewares=[no_tracebacks], client_max_size=2 * 1024 * 1024)
+    app[PORTAL] = portal
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/d/{token}", download)  # aiohttp answers HEAD on GET routes
+    app.router.add_post("/api/purchases", purchases)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    portal = request.app[PORTAL]
+    database = await portal.db.ping()
+    return web.json_response(
+        {"status": "ok" if database else "degraded", "version": shopkeep_version(),
+         "database": "ok" if database else "unreachable"},
+        status=200 if database else 503,
+    )
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    portal = request.app[PORTAL]
+    try:
+        async with portal.db.unit_of_work() as session:
+            file = await downloads.resolve(session, portal, request.match_info["token"])
+            if request.method == hdrs.METH_GET:
+                await downloads.count(session, file, request.headers.get(hdrs.RANGE))
+    except TokenExpired:
+        return page(410, "This link has expired",
+                    "Download links work for a limited time. Ask the portal for a fresh one "
+                    "with `product <name>`.")
+    except TokenInvalid:
+        return page(403, "This link is not valid",
+                    "The link is incomplete or was changed. Copy the whole link from the portal.")
+    except NotFound as exc:
+        return page(404, "Not available", exc.message)
+    return web.FileResponse(file.path, headers={
+        hdrs.CONTENT_TYPE: file.content_type,
+        hdrs.CONTENT_DISPOSITION: attachment_disposition(file.filename),
+        hdrs.CACHE_CONTROL: "private, no-store",
+    })
+
+
+def attachment_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback for old clients plus the exact UTF-8 name."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def _problem(status: int, message: str, field: str | None = None) -> web.Response:
+    body: dict[str, str] = {"error": message}
+    if field:
+        body["field"] = field
+    return web.json_response(body, status=status)
+
+
+async def purchases(request: web.Request) -> web.Response:
+    portal = request.app[PORTAL]
+    secret = portal.settings.webhook_secret
+    if not secret:
+        return _problem(503, "the purchases API is off: set SHOPKEEP_WEBHOOK_SECRET")
+    body = await request.read()
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, ""), expected):
+        return _problem(401, f"bad or missing {SIGNATURE_HEADER}")
+    try:
+        data = json.loads(body)
+        purchase = PurchaseRequest.model_validate(data)
+    except json.JSONDecodeError as exc:
+        return _problem(422, f"the body is not JSON: {exc.msg}")
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "body"
+        return _problem(422, f"{field}: {error['msg'].removeprefix('Value error, ')}", field)
+    try:
+        async with portal.db.unit_of_work() as session:
+            result = await record_purchase(session, portal, purchase)
+            answer = _order_json(result.order, result.created)
+    except InvalidInput as exc:
+        field = exc.message.partition(":")[0]
+        return _problem(422, exc.message, field)
+    except IntegrityError:
+        # The same external id arrived twice at once; the other request created the order.
+        async with portal.db.unit_of_work() as session:
+            order = await existing_order(session, purchase.external_id)
+            if order is None:
+                raise
+            answer = _order_json(order, False)
+    return web.json_response(answer, status=201 if answer["created"] else 200)
+
+
+def _order_json(order: Order, created: bool) -> dict[str, object]:
+    return {
+        "created": created,
+        "order": order.number,
+        "external_id": order.external_id,
+        "customer_id": order.customer_id,
+        "total": order.total,
+        "currency": order.currency,
+        "status": order.status,
+    }

@@ -1,0 +1,19 @@
+"""The few human pages the HTTP server shows: short, plain, never a traceback."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiohttp import web
+
+
+def page(status: int, title: str, message: str) -> web.Response:
+    body = (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;"
+        "padding:0 1rem;color:#1f2933}h1{font-size:1.4rem}</style></head>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p></body></html>"
+    )
+    return web.Response(status=status, text=body, content_type="text/html")

@@ -1,0 +1,43 @@
+"""Money and dates as the customer reads them (their locale and time zone), via Babel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_date
+from babel.dates import format_datetime as babel_datetime
+from babel.numbers import format_currency, get_currency_precision
+
+DEFAULT_LOCALE = "en_US"
+
+
+def locale_or_default(name: str | None) -> str:
+    try:
+        return str(Locale.parse(name or DEFAULT_LOCALE, sep="_" if "_" in (name or "") else "-"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return DEFAULT_LOCALE
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def money(amount: int, currency: str, locale: str | None = None) -> str:
+    """`money(123456, "EUR", "de_DE")` -> '1.234,56 €'; minor units follow the currency."""
+    digits = get_currency_precision(currency)
+    value = Decimal(amount).scaleb(-digits)
+    return format_currency(value, currency, locale=locale_or_default(locale))
+
+
+def date(moment: datetime, locale: str | None = None, tz: str | None = None) -> str:
+    return babel_date(moment.astimezone(zone(tz)), format="medium", locale=locale_or_default(locale))
+
+
+def date_time(moment: datetime, locale: str | None = None, tz: str | None = None) -> str:
+    return babel_datetime(moment, format="short", tzinfo=zone(tz), locale=locale_or_default(locale))

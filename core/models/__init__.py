@@ -1,0 +1,27 @@
+"""Every table of the portal; importing this module registers them all on Base.metadata."""
+
+from core.models.activity import AuditEvent, Download, OutboundMail, PendingAction
+from core.models.base import Base, utcnow
+from core.models.catalog import Deliverable, Plan, Product
+from core.models.customers import ChatLink, CodeChallenge, Customer
+from core.models.orders import Entitlement, License, Order, OrderItem, Subscription
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "ChatLink",
+    "CodeChallenge",
+    "Customer",
+    "Deliverable",
+    "Download",
+    "Entitlement",
+    "License",
+    "Order",
+    "OrderItem",
+    "OutboundMail",
+    "PendingAction",
+    "Plan",
+    "Product",
+    "Subscription",
+    "utcnow",
+]

@@ -1,0 +1,125 @@
+"""What the customer owns: orders, product <number|name>, reveal <product>."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from core import downloads, formatting, ownership
+from core.models import License
+from core.models.orders import ACTIVE
+from handlers.context import Context
+from handlers.registry import Arguments, NoArguments, command
+from handlers.reply import Choice, Link, Reply, Table
+from handlers.reply import Field as ReplyField
+
+ProductRef = Field(description="the product's number from `orders`, or its name",
+                   json_schema_extra={"suggest": "products"}, min_length=1, max_length=200)
+
+
+@command("orders", summary="Everything you own and every order", aliases=("my", "owned", "home"))
+async def orders(ctx: Context, args: NoArguments) -> Reply:
+    customer = await ctx.customer()
+    owned = await ownership.owned_products(ctx.session, customer.id)
+    placed = await ownership.orders_of(ctx.session, customer.id)
+    if not owned and not placed:
+        return Reply.text("You don't own anything yet.", title="Your orders")
+    reply = Reply(title="Your orders")
+    reply.tables.append(Table(
+        ["#", "Product", "Status", "Since"],
+        [[str(p.number), p.product.name, _status(p), formatting.date(
+            p.since, customer.locale, customer.timezone)] for p in owned],
+        title="Your products",
+    ))
+    rows = []
+    for order in placed:
+        for index, item in enumerate(order.items):
+            first = index == 0
+            rows.append([
+                order.number if first else "",
+                formatting.date(order.placed_at, customer.locale, customer.timezone) if first else "",
+                item.product.name + (f" x{item.quantity}" if item.quantity > 1 else ""),
+                item.plan.name if item.plan else "",
+                order.status if first else "",
+                formatting.money(order.total, order.currency, customer.locale) if first else "",
+            ])
+    reply.tables.append(Table(["Order", "Date", "Product", "Plan", "Status", "Total"], rows,
+                              title="Orders"))
+    reply.choices.extend(Choice(f"{p.number}. {p.product.name}", f"product {p.number}")
+                         for p in owned[:5])
+    return reply
+
+
+def _status(owned: ownership.OwnedProduct) -> str:
+    if not owned.active:
+        return "ended"
+    subscription = owned.subscription
+    if subscription is None:
+        return "owned"
+    if subscription.cancel_at_period_end:
+        return f"{subscription.plan.name}, ends {subscription.current_period_end:%Y-%m-%d}"
+    return f"{subscription.plan.name}, {subscription.status}"
+
+
+class ProductArguments(Arguments):
+    product: str = ProductRef
+
+
+def masked(key: str) -> str:
+    groups = key.split("-")
+    return "-".join(g if i in (0, len(groups) - 1) else "•" * len(g) for i, g in enumerate(groups))
+
+
+@command("product", summary="A product's downloads, private links and license keys",
+         aliases=("show", "downloads"), examples=("product 1", "product ebook"))
+async def product(ctx: Context, args: ProductArguments) -> Reply:
+    owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)
+    reply = Reply(title=owned.product.name)
+    if owned.product.description:
+        reply.paragraphs.append(owned.product.description)
+    reply.fields.append(ReplyField("Status", _status(owned)))
+    if not owned.active:
+        reply.paragraphs.append("Your access to this product has ended.")
+        return reply
+    for deliverable in owned.product.deliverables:
+        if not deliverable.active:
+            continue
+        if deliverable.kind == "file":
+            link = downloads.link_for(ctx.portal, ctx.customer_id, deliverable)
+            reply.links.append(Link(f"Download {deliverable.label}", link.url, link.expires_at))
+        elif deliverable.kind == "link":
+            reply.links.append(Link(deliverable.label, deliverable.target))
+        elif deliverable.kind == "discord_role":
+            reply.fields.append(ReplyField(deliverable.label,
+                                           "a role in the store's Discord server, given when you "
+                                           "link Discord (`login` there)", inline=False))
+        elif deliverable.kind == "discord_invite":
+            reply.fields.append(ReplyField(deliverable.label,
+                                           f"a private invite: send `invite {owned.number}` "
+                                           "in Discord", inline=False))
+    licenses = await ownership.licenses_for(ctx.session, ctx.customer_id, owned.product.id)
+    if licenses:
+        reply.tables.append(_license_table(licenses, reveal=False))
+        reply.choices.append(Choice("Reveal license keys", f"reveal {owned.number}"))
+    if reply.links:
+        minutes = ctx.portal.settings.download_link_ttl // 60
+        reply.paragraphs.append(f"Download links work for {minutes} minutes and only for you.")
+    return reply
+
+
+def _license_table(licenses: list[License], *, reveal: bool) -> Table:
+    return Table(["License key", "Seats", "Status"], [
+        [lic.key if reveal else masked(lic.key), str(lic.seat_limit),
+         "active" if lic.status == ACTIVE else lic.status] for lic in licenses
+    ], title="License keys")
+
+
+@command("reveal", summary="Show a product's full license keys", aliases=("keys",),
+         examples=("reveal 2",))
+async def reveal(ctx: Context, args: ProductArguments) -> Reply:
+    owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)
+    licenses = await ownership.licenses_for(ctx.session, ctx.customer_id, owned.product.id)
+    if not licenses:
+        return Reply.error(f"{owned.product.name} has no license keys.")
+    return Reply(title=f"{owned.product.name}: license keys",
+                 tables=[_license_table(licenses, reveal=True)],
+                 paragraphs=["Keep your keys private; anyone with a key can use its seats."])

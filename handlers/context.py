@@ -1,0 +1,87 @@
+"""Who is calling, and what a command sees while it runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import identity, pending
+from core.models import Customer
+from core.portal import Portal
+from handlers.reply import Confirmation, Reply
+
+if TYPE_CHECKING:
+    from handlers.registry import Command
+
+# Front doors whose accounts are linked to a customer by a stored chat link.
+LINKED_PLATFORMS = ("discord", "slack")
+
+
+@dataclass
+class Caller:
+    """The person behind a command, as the front door established it."""
+
+    platform: str  # console, email, discord, slack
+    account_id: str  # Discord user id, "T123:U456" for Slack, the sender for email
+    customer_id: int | None = None
+    display_name: str | None = None
+    # Operator support mode (`shopkeep chat --as`): acts as the customer without a code.
+    operator: bool = False
+    # Changes run without a separate confirmation step (a DKIM-verified email).
+    trusted_for_changes: bool = True
+    # Front-door specific facts a command may use, e.g. Slack mentions resolved to emails.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Identity used for rate limits and the audit log."""
+        return f"{self.platform}:{self.account_id}"
+
+    @property
+    def actor(self) -> str:
+        return f"operator as customer via {self.platform}" if self.operator else self.key
+
+
+@dataclass
+class Context:
+    portal: Portal
+    session: AsyncSession
+    caller: Caller
+    command: Command
+    line: str  # the command as typed, for confirmations and the audit log
+    confirmed: bool = False
+    _customer: Customer | None = None
+
+    @property
+    def customer_id(self) -> int:
+        assert self.caller.customer_id is not None, "the dispatcher checks sign-in first"
+        return self.caller.customer_id
+
+    async def customer(self) -> Customer:
+        if self._customer is None:
+            self._customer = await self.session.get(Customer, self.customer_id)
+            assert self._customer is not None
+        return self._customer
+
+    async def sign_in(self, customer: Customer) -> identity.LinkResult | None:
+        """Bind the caller to the customer: a stored link for chat accounts, in memory otherwise."""
+        self.caller.customer_id = customer.id
+        self._customer = customer
+        if self.caller.platform in LINKED_PLATFORMS:
+            return await identity.link_chat_account(
+                self.session, customer, platform=self.caller.platform,
+                account_id=self.caller.account_id, display_name=self.caller.display_name)
+        return None
+
+    async def confirm(self, preview: Reply, *, summary: str, arguments: dict[str, Any],
+                      confirm_label: str = "Confirm") -> Reply:
+        """Store the change as a pending action and ask the customer to confirm it."""
+        action = await pending.create(self.session, self.portal, customer_id=self.customer_id,
+                                      action=self.command.name, arguments=arguments,
+                                      summary=summary)
+        preview.confirmation = Confirmation(
+            summary=summary, token=pending.token_for(self.portal, action), code=action.code,
+            expires_at=action.expires_at, confirm_label=confirm_label)
+        return preview

@@ -1,0 +1,58 @@
+"""The one free-text parser every front door shares: a line becomes a command word and its text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    word: str  # the command word, lower-cased
+    text: str  # the rest, case kept
+    line: str  # the whole line, tidied
+
+
+def parse_line(line: str) -> Invocation | None:
+    tidy = " ".join(line.split())
+    # People type "/shop orders" or "!orders" out of chat habit.
+    tidy = re.sub(r"^[/!]\S*\s+(?=\S)", "", tidy) if tidy.startswith(("/shop", "!shop")) else tidy
+    tidy = tidy.lstrip("/!").strip()
+    if not tidy:
+        return None
+    word, _, rest = tidy.partition(" ")
+    return Invocation(word=word.lower(), text=rest, line=tidy)
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def looks_like_card_number(text: str) -> bool:
+    """Card numbers must never travel through chat or email; spot them to refuse the line."""
+    for match in _CARD_CANDIDATE.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if 13 <= len(digits) <= 19 and _luhn(digits):
+            return True
+    return False
+
+
+MENTION = re.compile(r"<@!?([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def mentioned_users(text: str) -> list[str]:
+    """Chat mentions (`<@U123>` as Slack and Discord send them) in the order they appear."""
+    return MENTION.findall(text)
+
+
+def replace_mentions(text: str, emails: dict[str, str]) -> str:
+    """Put each resolved member's email where they were mentioned; unknown mentions stay."""
+    return MENTION.sub(lambda m: emails.get(m.group(1), m.group(0)), text)

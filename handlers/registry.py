@@ -1,0 +1,144 @@
+"""The command registry: every command, declared once, for every front door."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from handlers.reply import Reply
+
+if typing.TYPE_CHECKING:
+    from handlers.context import Context
+
+
+class Access(StrEnum):
+    ANYONE = "anyone"  # help, login, verify
+    CUSTOMER = "customer"  # needs a signed-in customer
+
+
+class Arguments(BaseModel):
+    """Base for command arguments. Fields are filled in order from free text; the last text
+    field takes the rest of the line, so names with spaces need no quotes."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NoArguments(Arguments):
+    pass
+
+
+Handler = Callable[["Context", Any], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    run: Handler
+    arguments: type[Arguments]
+    aliases: tuple[str, ...] = ()
+    access: Access = Access.CUSTOMER
+    mutates: bool = False
+    slow: bool = False  # may take over a second (PDFs): chat front doors defer first
+    examples: tuple[str, ...] = ()
+    details: str | None = None
+    platforms: tuple[str, ...] | None = None  # None: every front door
+
+    def offered_on(self, platform: str) -> bool:
+        return self.platforms is None or platform in self.platforms
+
+    @property
+    def usage(self) -> str:
+        parts = [self.name]
+        for name, info in self.arguments.model_fields.items():
+            parts.append(f"<{name}>" if info.is_required() else f"[{name}]")
+        return " ".join(parts)
+
+    def parse_arguments(self, raw: str | dict[str, Any]) -> Arguments:
+        """Validate arguments given as free text or as named values (chat options)."""
+        if isinstance(raw, dict):
+            return self.arguments.model_validate(raw)
+        return self.arguments.model_validate(positional(self.arguments, raw))
+
+
+def positional(model: type[Arguments], text: str) -> dict[str, str]:
+    names = list(model.model_fields)
+    words = text.split()
+    if not names:
+        if words:
+            raise ValidationError.from_exception_data(
+                model.__name__, [{"type": "extra_forbidden", "loc": (words[0],), "input": text}]
+            )
+        return {}
+    values: dict[str, str] = {}
+    for index, name in enumerate(names):
+        if not words:
+            break
+        if index == len(names) - 1:
+            values[name] = " ".join(words)
+            words = []
+        else:
+            values[name] = words.pop(0)
+    return values
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+        self._aliases: dict[str, str] = {}
+
+    def add(self, command: Command) -> Command:
+        for word in (command.name, *command.aliases):
+            if word in self._commands or word in self._aliases:
+                raise ValueError(f"command word {word!r} is taken")
+        self._commands[command.name] = command
+        self._aliases.update({alias: command.name for alias in command.aliases})
+        return command
+
+    def get(self, word: str) -> Command | None:
+        word = word.lower()
+        return self._commands.get(self._aliases.get(word, word))
+
+    def commands(self, platform: str | None = None) -> list[Command]:
+        return [c for c in self._commands.values() if platform is None or c.offered_on(platform)]
+
+    def suggestions(self, word: str, platform: str | None = None) -> list[str]:
+        words: dict[str, str] = {}
+        for command in self.commands(platform):
+            for candidate in (command.name, *command.aliases):
+                words[candidate] = command.name
+        close = difflib.get_close_matches(word.lower(), list(words), n=3, cutoff=0.6)
+        return list(dict.fromkeys(words[w] for w in close))
+
+
+REGISTRY = Registry()
+
+
+def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
+            access: Access = Access.CUSTOMER, mutates: bool = False, slow: bool = False,
+            examples: tuple[str, ...] = (), platforms: tuple[str, ...] | None = None,
+            registry: Registry = REGISTRY) -> Callable[[Handler], Handler]:
+    """Register a handler `async def run(ctx: Context, args: SomeArguments) -> Reply`."""
+
+    def register(function: Handler) -> Handler:
+        hints = typing.get_type_hints(function)
+        params = list(inspect.signature(function).parameters)
+        arguments = hints.get(params[1]) if len(params) > 1 else NoArguments
+        if not (isinstance(arguments, type) and issubclass(arguments, Arguments)):
+            raise TypeError(f"{name}: the second parameter must be typed with an Arguments model")
+        registry.add(Command(
+            name=name, summary=summary, run=function, arguments=arguments, aliases=aliases,
+            access=access, mutates=mutates, slow=slow, examples=examples,
+            details=inspect.cleandoc(function.__doc__) if function.__doc__ else None,
+            platforms=platforms,
+        ))
+        return function
+
+    return register
