@@ -24,12 +24,13 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30, **(connect_args or {})})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               connect_args=connect_args or {})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -43,9 +44,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connect_args: dict[str, Any] | None = None) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, connect_args)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -100,5 +101,5 @@ def _pending(connection: Connection) -> list[str]:
 def _upgrade(connection: Connection) -> list[str]:
     pending = _pending(connection)
     if pending:
-        command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection), "heads")
     return pending

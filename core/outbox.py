@@ -221,4 +221,4 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(OutboundMail.status, func.count()).group_by(OutboundMail.status)
     )
-    return {status: count for status, count in rows.tuples()}
+    return {status: count for status, count in rows.all()}

@@ -48,7 +48,7 @@ async def owned_products(session: AsyncSession, customer_id: int) -> list[OwnedP
         .order_by(Entitlement.created_at, Entitlement.id)
     )
     owned: dict[int, OwnedProduct] = {}
-    for entitlement, subscription in rows.tuples():
+    for entitlement, subscription in rows:
         active = entitlement.status == ACTIVE
         previous = owned.get(entitlement.product_id)
         if previous is not None and (previous.active or not active):

@@ -1,0 +1,32 @@
+# The two ways in: `make demo` runs shopkeep on its embedded defaults; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo serve test install bench clean system-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+system-deps:
+	@scripts/system-deps.sh
+
+install: $(BIN)/python system-deps
+	$(BIN)/pip install --quiet -e '.[test]'
+
+demo: install
+	$(BIN)/shopkeep serve --demo
+
+serve: install
+	$(BIN)/shopkeep serve
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
