@@ -32,7 +32,7 @@ async def queue_login_code(session: AsyncSession, portal: Portal, customer: Cust
         text="\n\n".join(paragraphs) + "\n",
         html=_html(paragraphs),
     )
-    await outbox.queue(session, message, kind="code")
+    await outbox.queue(session, portal, message, kind="code")
 
 
 def ways_in(portal: Portal) -> list[str]:
@@ -70,4 +70,4 @@ async def queue_invite(session: AsyncSession, portal: Portal, customer: Customer
         text="\n\n".join(paragraphs) + "\n",
         html=_html(paragraphs),
     )
-    await outbox.queue(session, message, kind="invite")
+    await outbox.queue(session, portal, message, kind="invite")

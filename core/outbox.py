@@ -50,10 +50,14 @@ def new_message(portal: Portal, *, to: str, subject: str, text: str, html: str |
     return message
 
 
-async def queue(session: AsyncSession, message: EmailMessage, *, kind: str) -> OutboundMail:
+async def queue(session: AsyncSession, portal: Portal, message: EmailMessage, *, kind: str
+                ) -> OutboundMail:
+    now = portal.now()
     if "Date" not in message:
-        message["Date"] = formatdate(usegmt=True)
+        message["Date"] = formatdate(now.timestamp(), usegmt=True)
     mail = OutboundMail(
+        created_at=now,
+        next_attempt_at=now,
         kind=kind,
         recipient=parseaddr(str(message["To"]))[1],
         subject=str(message["Subject"]),
