@@ -21,6 +21,7 @@ import aiosmtplib
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.background import poll
 from core.models import OutboundMail
 from core.models.activity import FAILED, QUEUED, SENDING, SENT
 from core.portal import Portal
@@ -192,16 +193,7 @@ class OutboxSender:
             await session.execute(update(OutboundMail).where(OutboundMail.id == mail.id).values(**values))
 
     async def run(self, interval: float = 2.0) -> None:
-        while True:
-            try:
-                await self.send_due()
-            except Exception:  # the worker must outlive a database hiccup
-                log.exception("outbox pass failed")
-            self.wakeup.clear()
-            try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+        await poll(self.send_due, self.wakeup, interval=interval, log=log)
 
 
 async def listing(session: AsyncSession, limit: int = 50) -> list[OutboundMail]:

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handlers.reply import Reply, Table
-
-
-def table_text(table: Table) -> list[str]:
-    widths = [len(c) for c in table.columns]
-    for row in table.rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
-    def line(cells: list[str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=False)).rstrip()
-    lines = [table.title] if table.title else []
-    lines += [line(table.columns), line(["-" * w for w in widths])]
-    lines += [line(row) for row in table.rows]
-    return lines
+from handlers.reply import Reply
+from handlers.text import table_lines
 
 
 def save_attachments(reply: Reply, folder: Path) -> list[Path]:
@@ -39,7 +28,7 @@ def render(reply: Reply, saved: list[Path] | None = None, *, prompt_for_confirma
         width = max(len(f.name) for f in reply.fields)
         lines += [f"{f.name.ljust(width)}  {f.value}" for f in reply.fields]
     for table in reply.tables:
-        lines += ["", *table_text(table)]
+        lines += ["", *table_lines(table)]
     if reply.links:
         lines.append("")
         for link in reply.links:
