@@ -162,6 +162,9 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return asyncio.run(_dispatch(settings, args))
+    except SettingsError as exc:  # settings that only a front door checks when it starts
+        print(f"shopkeep: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except PortalError as exc:
         print(f"shopkeep: {exc.message}", file=sys.stderr)
         return EXIT_FAILED

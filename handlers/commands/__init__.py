@@ -1,5 +1,5 @@
 """Importing this package registers every command."""
 
-from handlers.commands import account, confirm, help, shopping
+from handlers.commands import account, confirm, help, overview, shopping
 
-__all__ = ["account", "confirm", "help", "shopping"]
+__all__ = ["account", "confirm", "help", "overview", "shopping"]

@@ -16,7 +16,7 @@ ProductRef = Field(description="the product's number from `orders`, or its name"
                    json_schema_extra={"suggest": "products"}, min_length=1, max_length=200)
 
 
-@command("orders", summary="Everything you own and every order", aliases=("my", "owned", "home"))
+@command("orders", summary="Everything you own and every order", aliases=("my", "owned"))
 async def orders(ctx: Context, args: NoArguments) -> Reply:
     customer = await ctx.customer()
     owned = await ownership.owned_products(ctx.session, customer.id)

@@ -1,0 +1,439 @@
+"""The Slack front door: one slash command, buttons, the App Home, and install/uninstall events.
+
+Every request is acknowledged at once (Slack allows three seconds); the command runs afterwards in
+a background task and answers through the request's response_url, or in a direct message where
+there is none (the Home tab). Redeliveries are recognised by the request's own id (trigger_id for
+commands and clicks, event_id for events), claimed in the database when the work starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy import select
+
+from bot.slack.blocks import ACTION_PATTERN, CANCEL, CONFIRM, LINK, RUN, BlockKit, action_kind
+from bot.slack.pacing import AckFirst
+from bot.slack.stores import PLATFORM, DeliveryLog, SqlInstallationStore, SqlOAuthStateStore
+from config.settings import Settings, SettingsError
+from core import audit, identity
+from core.models import ChatLink
+from core.portal import Portal
+from handlers.context import Caller
+from handlers.dispatcher import Dispatcher
+from handlers.parser import mentioned_users, parse_line, replace_mentions
+from handlers.registry import REGISTRY, Command
+from handlers.reply import Choice, Reply
+
+log = logging.getLogger("shopkeep.slack")
+
+# What the app asks for when a workspace installs it.
+BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email", "files:write")
+WORKING = "Working on it…"
+FAILED = "Something went wrong on our side and nothing was changed. Please try again in a moment."
+SHUTDOWN_GRACE = 10.0  # seconds answers already acknowledged get to finish on shutdown
+
+
+@dataclass
+class Origin:
+    """Who asked, in which workspace, and where the answer goes."""
+
+    team_id: str
+    user_id: str
+    client: AsyncWebClient  # carries the workspace's bot token
+    user_name: str | None = None
+    response_url: str | None = None
+    delivery_id: str | None = None  # Slack's id for this request, to spot redeliveries
+    replace_original: bool = False
+
+    @property
+    def account_id(self) -> str:
+        # A Slack user id is only unique within its workspace.
+        return f"{self.team_id}:{self.user_id}"
+
+
+@dataclass
+class SlackDoor:
+    portal: Portal
+    dispatcher: Dispatcher
+    app: AsyncApp
+    render: BlockKit
+    deliveries: DeliveryLog
+    installations: SqlInstallationStore | None = None
+    pacing: AckFirst = field(default_factory=AckFirst)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _http: aiohttp.ClientSession | None = None
+    _socket: Any = None  # AsyncSocketModeHandler, when Socket Mode is on
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def create(cls, portal: Portal, *, dispatcher: Dispatcher | None = None) -> SlackDoor:
+        """The door for the configured mode; SettingsError names what is missing."""
+        settings = portal.settings
+        dispatcher = dispatcher or Dispatcher(portal)
+        client = AsyncWebClient(token=settings.slack_bot_token if not _multi(settings) else None,
+                                base_url=settings.slack_api_url)
+        installations = SqlInstallationStore(portal) if _multi(settings) else None
+        app = AsyncApp(
+            name="shopkeep",
+            logger=log,
+            signing_secret=settings.slack_signing_secret or "",
+            client=client,
+            # Our listeners only acknowledge and hand the work to a task, so answering after
+            # them is immediate and skips bolt's polling for the ack.
+            process_before_response=True,
+            **_authorization(portal, settings, client, installations),
+        )
+        door = cls(portal=portal, dispatcher=dispatcher, app=app, installations=installations,
+                   deliveries=DeliveryLog(portal),
+                   render=BlockKit(slash=settings.slack_command, is_command=_offered(dispatcher)))
+        door._listen()
+        return door
+
+    @property
+    def oauth_flow(self) -> AsyncOAuthFlow | None:
+        return self.app.oauth_flow
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.portal.settings.slack_app_token)
+
+    def socket_mode_handler(self) -> Any:
+        """A Socket Mode connection for this app (not yet connected); it opens its own session."""
+        # Imported here: only Socket Mode deployments need the websocket client.
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        return AsyncSocketModeHandler(self.app, self.portal.settings.slack_app_token)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Share one HTTP connection pool for Slack calls; connect when in Socket Mode."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+            self.app.client.session = self._http
+        if self.socket_mode and self._socket is None:
+            self._socket = self.socket_mode_handler()
+            await self._socket.connect_async()
+            log.info("Slack: connected in Socket Mode")
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        try:
+            await asyncio.wait_for(self.idle(), SHUTDOWN_GRACE)
+        except TimeoutError:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def idle(self) -> None:
+        """Wait until every acknowledged request has been answered."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` once the requests arriving with this one are acknowledged."""
+        self.pacing.arrived()
+
+        async def after_acks() -> None:
+            await self.pacing.turn()
+            await work
+
+        task = asyncio.ensure_future(after_acks())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ listeners
+
+    def _listen(self) -> None:
+        app = self.app
+        app.command(self.portal.settings.slack_command)(self._on_command)
+        app.action(ACTION_PATTERN)(self._on_action)
+        app.event("app_home_opened")(self._on_home_opened)
+        app.event("app_uninstalled")(self._on_uninstalled)
+        app.event("tokens_revoked")(self._on_tokens_revoked)
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+                          ) -> None:
+        line = str(body.get("text", ""))
+        command = self._command_for(line)
+        slow = command is not None and command.slow
+        # A slow command (a PDF) says so at once; its answer then takes that message's place.
+        await ack(WORKING if slow else "")
+        origin = self._origin(context, body, delivery_id=body.get("trigger_id"))
+        origin.replace_original = slow
+        self.spawn(self._run(origin, line))
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                         context: AsyncBoltContext) -> None:
+        await ack()
+        kind = action_kind(str(action.get("action_id", "")))
+        value = str(action.get("value", ""))
+        if kind == LINK or not value:
+            return  # the link opened in the browser; nothing to run
+        line = {RUN: value, CONFIRM: f"confirm {value}", CANCEL: f"cancel-request {value}"}[kind or RUN]
+        origin = self._origin(context, body, delivery_id=body.get("trigger_id") or action.get("action_ts"))
+        # A settled confirmation replaces its buttons, so the message no longer invites a click.
+        origin.replace_original = kind in (CONFIRM, CANCEL)
+        self.spawn(self._run(origin, line))
+
+    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any],
+                              context: AsyncBoltContext) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        origin = self._origin(context, body, delivery_id=body.get("event_id"))
+        self.spawn(self._publish_home(origin))
+
+    async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
+        # Done before the ack: if it fails, Slack delivers the event again.
+        if self.installations is not None:
+            await self.installations.async_delete_all(enterprise_id=context.enterprise_id,
+                                                      team_id=context.team_id)
+        if context.team_id:
+            await self._forget_workspace(context.team_id)
+        log.info("Slack: uninstalled from %s", context.team_id)
+
+    async def _on_tokens_revoked(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if self.installations is None:
+            return
+        tokens = event.get("tokens", {})
+        for user_id in tokens.get("oauth", []):
+            await self.installations.async_delete_installation(
+                enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id)
+        if tokens.get("bot"):
+            await self.installations.async_delete_bot(enterprise_id=context.enterprise_id,
+                                                      team_id=context.team_id)
+            log.info("Slack: bot token revoked for %s", context.team_id)
+
+    # ------------------------------------------------------------------ the work after the ack
+
+    async def _run(self, origin: Origin, line: str) -> None:
+        try:
+            if not await self._first_delivery(origin):
+                return
+            caller = await self._caller(origin)
+            reply = await self._answer(origin, caller, line)
+            await self._deliver(origin, reply)
+        except Exception:
+            log.exception("Slack: answering %r for %s failed", line[:80], origin.account_id)
+            await self._deliver(origin, Reply.error(FAILED), quiet=True)
+
+    async def _publish_home(self, origin: Origin) -> None:
+        try:
+            if not await self._first_delivery(origin):
+                return
+            caller = await self._caller(origin)
+            overview = self.dispatcher.registry.get("overview") or REGISTRY.get("overview")
+            assert overview is not None, "handlers.commands.overview registers it"
+            reply = await self.dispatcher.run(caller, overview, "", line="overview")
+            if caller.customer_id is None:
+                offer = await self._login_offer(origin)
+                if offer is not None:
+                    reply.choices[:0] = offer.choices
+            await origin.client.views_publish(user_id=origin.user_id, view=self.render.home(reply))
+        except Exception:
+            log.exception("Slack: publishing the Home tab for %s failed", origin.account_id)
+
+    async def _first_delivery(self, origin: Origin) -> bool:
+        if origin.delivery_id is None:
+            return True
+        if await self.deliveries.first_time(origin.delivery_id):
+            return True
+        log.info("Slack: %s was redelivered; it already ran", origin.delivery_id)
+        return False
+
+    async def _caller(self, origin: Origin) -> Caller:
+        async with self.portal.db.unit_of_work() as session:
+            customer = await identity.linked_customer(session, platform=PLATFORM,
+                                                      account_id=origin.account_id)
+        return Caller(platform=PLATFORM, account_id=origin.account_id,
+                      customer_id=customer.id if customer else None, display_name=origin.user_name)
+
+    async def _answer(self, origin: Origin, caller: Caller, line: str) -> Reply:
+        command = self._command_for(line)
+        invocation = parse_line(line)
+        if command is not None and command.name == "login" and invocation and not invocation.text:
+            offer = await self._login_offer(origin)
+            if offer is not None:
+                return offer
+        mentioned = mentioned_users(line)
+        if mentioned:
+            emails = await self._emails(origin, mentioned)
+            if len(emails) < len(set(mentioned)):
+                return Reply.error(
+                    "I can't see the email address of everyone you mentioned (the workspace "
+                    "doesn't share it with this app). Type their email address instead.")
+            caller.extras["mentions"] = emails
+            line = replace_mentions(line, emails)
+        return await self.dispatcher.handle_line(caller, line)
+
+    async def _login_offer(self, origin: Origin) -> Reply | None:
+        """`login` without an address: offer the one on the Slack profile. It still needs the code."""
+        email = await self._profile_email(origin.client, origin.user_id)
+        if email is None:
+            return None
+        return Reply(
+            title="Sign in",
+            paragraphs=[f"Your Slack profile says your email address is {email}. We can email a "
+                        "sign-in code there; you then send `verify <code>`.",
+                        "Bought with another address? Send `login you@example.com` instead."],
+            choices=[Choice(f"Email a code to {email}", f"login {email}")],
+        )
+
+    async def _emails(self, origin: Origin, user_ids: list[str]) -> dict[str, str]:
+        emails: dict[str, str] = {}
+        for user_id in dict.fromkeys(user_ids):
+            email = await self._profile_email(origin.client, user_id)
+            if email is not None:
+                emails[user_id] = email
+        return emails
+
+    async def _profile_email(self, client: AsyncWebClient, user_id: str) -> str | None:
+        """The member's email as the workspace shares it (needs users:read.email), else None."""
+        try:
+            found = await client.users_info(user=user_id)
+        except SlackApiError as exc:
+            log.info("Slack: users.info for %s: %s", user_id, exc.response.get("error"))
+            return None
+        user = found.get("user") or {}
+        email = (user.get("profile") or {}).get("email")
+        if not email or user.get("deleted") or user.get("is_bot"):
+            return None
+        return str(email)
+
+    async def _deliver(self, origin: Origin, reply: Reply, *, quiet: bool = False) -> None:
+        """Files to the user's DM first, then the answer where the request came from."""
+        try:
+            if reply.attachments:
+                await self._send_files(origin, reply)
+            message = self.render.message(reply, replace_original=origin.replace_original)
+            if origin.response_url and await self._respond(origin.response_url, message):
+                return
+            await origin.client.chat_postMessage(channel=origin.user_id, text=message["text"],
+                                                 blocks=message["blocks"])
+        except Exception:
+            if not quiet:
+                raise
+            log.exception("Slack: could not tell %s about a failure", origin.account_id)
+
+    async def _respond(self, response_url: str, message: dict[str, Any]) -> bool:
+        response = await AsyncWebhookClient(response_url, session=self._http).send_dict(message)
+        if response.status_code == 200:
+            return True
+        # A response_url lasts 30 minutes and 5 uses; past that the answer goes to the DM.
+        log.info("Slack: response_url answered %s %s", response.status_code, response.body[:100])
+        return False
+
+    async def _send_files(self, origin: Origin, reply: Reply) -> None:
+        names = ", ".join(a.filename for a in reply.attachments)
+        try:
+            opened = await origin.client.conversations_open(users=origin.user_id)
+            await origin.client.files_upload_v2(
+                channel=opened["channel"]["id"],
+                file_uploads=[{"content": a.data, "filename": a.filename, "title": a.filename}
+                              for a in reply.attachments],
+                initial_comment=reply.title or "Here is what you asked for.",
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown error")
+            log.warning("Slack: uploading %s for %s failed: %s", names, origin.account_id, error)
+            reply.paragraphs.append(f"I couldn't send {names} to you here (Slack said "
+                                    f"\"{error}\"). Please ask again later, or by email.")
+            reply.attachments = []
+            return
+        reply.paragraphs.append(f"I sent {names} to you as a direct message.")
+
+    async def _forget_workspace(self, team_id: str) -> None:
+        """Unlink every account of a workspace that removed the app; a reinstall signs in anew."""
+        async with self.portal.db.unit_of_work() as session:
+            links = await session.scalars(select(ChatLink).where(
+                ChatLink.platform == PLATFORM, ChatLink.account_id.startswith(f"{team_id}:")))
+            for link in links:
+                await audit.record(session, customer_id=link.customer_id, actor=f"slack:{team_id}",
+                                   action="chat_unlinked", platform=PLATFORM,
+                                   reason="the workspace removed the app")
+                await session.delete(link)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _command_for(self, line: str) -> Command | None:
+        invocation = parse_line(line)
+        return self.dispatcher.registry.get(invocation.word) if invocation else None
+
+    def _origin(self, context: AsyncBoltContext, body: dict[str, Any], *, delivery_id: Any
+                ) -> Origin:
+        user = body.get("user") if isinstance(body.get("user"), dict) else {}
+        return Origin(
+            team_id=context.team_id or context.enterprise_id or "",
+            user_id=context.user_id or "",
+            client=context.client,
+            user_name=body.get("user_name") or user.get("username") or user.get("name"),
+            response_url=context.response_url,
+            delivery_id=str(delivery_id) if delivery_id else None,
+        )
+
+
+def _multi(settings: Settings) -> bool:
+    return bool(settings.slack_client_id and settings.slack_client_secret)
+
+
+def _offered(dispatcher: Dispatcher) -> Callable[[str], bool]:
+    def is_command(word: str) -> bool:
+        command = dispatcher.registry.get(word)
+        return command is not None and command.offered_on(PLATFORM)
+
+    return is_command
+
+
+def _authorization(portal: Portal, settings: Settings, client: AsyncWebClient,
+                   installations: SqlInstallationStore | None) -> dict[str, Any]:
+    """AsyncApp arguments: a bot token for one workspace, or OAuth installs for many."""
+    if installations is None:
+        if not settings.slack_bot_token:
+            raise SettingsError(
+                "SHOPKEEP_SLACK_BOT_TOKEN: set it (one workspace) or SHOPKEEP_SLACK_CLIENT_ID and "
+                "SHOPKEEP_SLACK_CLIENT_SECRET (installable in many workspaces)")
+        return {}
+    assert settings.slack_client_id and settings.slack_client_secret
+    oauth = AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=list(BOT_SCOPES),
+        redirect_uri=portal.url("/slack/oauth_redirect"),
+        install_path="/slack/install",
+        redirect_uri_path="/slack/oauth_redirect",
+        installation_store=installations,
+        installation_store_bot_only=True,
+        state_store=SqlOAuthStateStore(portal),
+        logger=log,
+    )
+    return {
+        "oauth_settings": oauth,
+        "installation_store_bot_only": True,
+        # Cached per bot token: one auth.test per workspace and process, not one per request.
+        "authorize": AsyncInstallationStoreAuthorize(
+            installation_store=installations, client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret, logger=log, bot_only=True,
+            cache_enabled=True, client=client),
+        "user_facing_authorize_error_message": (
+            f"{settings.store_name} is no longer installed in this workspace. A workspace admin "
+            f"can add it again at {portal.url('/slack/install')}"),
+    }
