@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from contextlib import AsyncExitStack
 
 from aiohttp import web
 
+from bot.mail.server import start_smtp_server
+from bot.mail.worker import MailWorker
+from bot.slack import mount as mount_slack
 from bot.web import create_app
 from config.settings import Settings, split_listen
 from core import demo
@@ -37,19 +41,38 @@ async def serve(settings: Settings, *, with_demo: bool = False,
                 log.info("demo: %s", line)
 
         app = create_app(portal)
+        slack = mount_slack(app, portal)
+        if slack is not None:
+            # Registered before the HTTP server's cleanup, so it runs after it: no new requests
+            # arrive while acknowledged Slack answers finish.
+            stack.push_async_callback(slack.close)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         host, port = split_listen(settings.http_listen)
         await web.TCPSite(runner, host, port).start()
         log.info("HTTP on %s (public URL %s)", settings.http_listen, settings.public_url)
+        if slack is not None:
+            await slack.start()
+            log.info("Slack: %s", "Socket Mode" if slack.socket_mode
+                     else f"events at {settings.public_url}/slack/events")
 
         outbox = OutboxSender(portal)
-        workers = [asyncio.create_task(outbox.run(), name="outbox")]
-        stack.callback(lambda: [task.cancel() for task in workers])
+        mail = MailWorker(portal, on_queued=outbox.wakeup.set)
+        smtp_host, smtp_port = split_listen(settings.smtp_listen)
+        smtp = await start_smtp_server(portal, smtp_host, smtp_port, on_stored=mail.wakeup.set)
+        stack.push_async_callback(_close_server, smtp)
+        log.info("SMTP on %s for %s", settings.smtp_listen, settings.portal_address)
+        workers = [asyncio.create_task(outbox.run(), name="outbox"),
+                   asyncio.create_task(mail.run(), name="mail")]
+        stack.push_async_callback(_cancel, workers)
         target = settings.mail_relay or f"{settings.outbox_dir}/ (no relay set)"
         log.info("outgoing mail to %s", target)
 
+        # Start-up garbage is long-lived; freezing it keeps full collections (tens of ms)
+        # from landing in the middle of a burst of chat acknowledgements.
+        gc.collect()
+        gc.freeze()
         _install_signal_handlers(stop)
         if with_demo:
             print(demo_banner(settings), flush=True)
@@ -57,6 +80,17 @@ async def serve(settings: Settings, *, with_demo: bool = False,
             started.set()
         await stop.wait()
         log.info("shutting down")
+
+
+async def _close_server(server: asyncio.Server) -> None:
+    server.close()
+    await server.wait_closed()
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:

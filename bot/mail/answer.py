@@ -1,0 +1,86 @@
+"""The reply email: every command's answer in order, the ignored lines, short help.
+
+It follows the shape of mailing-list command servers: one message, never the original
+quoted in full, threaded to the customer's message, marked as an automatic reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from html import escape
+
+from bot.mail.policy import confirmation_address
+from bot.mail.render import reply_html, reply_text
+from core import outbox
+from core.portal import Portal
+from handlers.reply import Reply
+
+SHORT_HELP = ("Write one command per line, in the subject or at the top of the message, for "
+              "example \"orders\", \"product 1\" or \"help\".")
+
+
+@dataclass
+class Answer:
+    """What one incoming message gets back."""
+
+    sections: list[tuple[str, Reply]] = field(default_factory=list)  # (command line, reply)
+    ignored: list[str] = field(default_factory=list)
+    notice: str | None = None  # a message that replaces the sections (no account, limits)
+
+    @property
+    def confirmation_token(self) -> str | None:
+        tokens = [r.confirmation.token for _, r in self.sections if r.confirmation]
+        return tokens[-1] if tokens else None
+
+
+def _confirm_hint(portal: Portal, reply: Reply) -> str | None:
+    if reply.confirmation is None:
+        return None
+    return (f"To go ahead, reply to this message (the reply goes to a one-time address), or send "
+            f"\"confirm {reply.confirmation.code}\" to {portal.settings.portal_address}. "
+            f"It expires {reply.confirmation.expires_at:%Y-%m-%d %H:%M} UTC.")
+
+
+def compose(portal: Portal, original: EmailMessage, to: str, answer: Answer) -> EmailMessage:
+    subject = str(original.get("Subject") or "").strip() or "your message"
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    if answer.notice:
+        text_parts.append(answer.notice)
+        html_parts.append(f"<p>{escape(answer.notice)}</p>")
+    for line, reply in answer.sections:
+        hint = _confirm_hint(portal, reply)
+        text_parts.append(f"> {line}\n\n{reply_text(reply, confirm_hint=hint)}")
+        html_parts.append(f"<p style='color:#6b7280;margin:18px 0 0'>&gt; {escape(line)}</p>"
+                          + reply_html(reply, confirm_hint=hint))
+    if answer.ignored:
+        text_parts.append("Not understood or ignored:\n" + "\n".join(f"  {line}" for line in answer.ignored))
+        html_parts.append("<p><b>Not understood or ignored:</b></p><ul>" + "".join(
+            f"<li><code>{escape(line)}</code></li>" for line in answer.ignored) + "</ul>")
+    if not answer.notice:
+        text_parts.append(f"-- \n{SHORT_HELP}\nSend \"help\" for everything you can do.")
+        html_parts.append(f"<hr><p style='color:#6b7280'>{escape(SHORT_HELP)} Send "
+                          "<code>help</code> for everything you can do.</p>")
+    message = outbox.new_message(
+        portal, to=to,
+        subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
+        text="\n\n".join(text_parts) + "\n",
+        html="<html><body style='font-family:sans-serif;line-height:1.45;color:#111827'>"
+             + "\n".join(html_parts) + "</body></html>",
+    )
+    message.replace_header("Auto-Submitted", "auto-replied")
+    original_id = str(original.get("Message-ID") or "").strip()
+    if original_id:
+        message["In-Reply-To"] = original_id
+        references = str(original.get("References") or "").split()
+        message["References"] = " ".join([*references[-10:], original_id])
+    if answer.confirmation_token:
+        message["Reply-To"] = confirmation_address(portal.settings.portal_address,
+                                                   answer.confirmation_token)
+    for _, reply in answer.sections:
+        for attachment in reply.attachments:
+            maintype, _, subtype = attachment.mime_type.partition("/")
+            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream",
+                                   filename=attachment.filename)
+    return message
