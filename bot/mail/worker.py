@@ -40,6 +40,11 @@ def is_email_command(word: str) -> bool:
     return command is not None and command.offered_on("email")
 
 
+def with_suggestion(line: str) -> str:
+    close = REGISTRY.suggestions(line.split()[0], "email") if line.split() else []
+    return f"{line}   (did you mean \"{close[0]}\"?)" if close else line
+
+
 class MailWorker:
     def __init__(self, portal: Portal, dispatcher: Dispatcher | None = None,
                  on_queued: Callable[[], None] = lambda: None) -> None:
@@ -100,7 +105,7 @@ class MailWorker:
             else:
                 commands = read_commands(message, max_lines=settings.mail_max_lines,
                                          is_known=is_email_command)
-                answer.ignored = commands.ignored
+                answer.ignored = [with_suggestion(line) for line in commands.ignored]
                 for line in commands.commands:
                     answer.sections.append((line, await self.dispatcher.handle_line(caller, line, policy)))
                 if not commands.commands:

@@ -1,0 +1,139 @@
+"""Sender policy: whether a message may get an answer, who sent it, and whether it is authenticated."""
+
+from __future__ import annotations
+
+import re
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+BULK_PRECEDENCE = {"bulk", "junk", "list"}
+ROBOT_LOCAL_PARTS = {"mailer-daemon", "postmaster", "mail-daemon", "noreply", "no-reply",
+                     "do-not-reply", "donotreply"}
+
+
+def _split(address: str) -> tuple[str, str]:
+    local, _, domain = address.strip().strip("<>").lower().rpartition("@")
+    return local, domain
+
+
+def _base_local(local: str) -> str:
+    return local.split("+", 1)[0]
+
+
+def is_portal_recipient(recipient: str, portal_address: str) -> bool:
+    """The portal address or one of its +sub-addresses (confirmation replies)."""
+    local, domain = _split(recipient)
+    portal_local, portal_domain = _split(portal_address)
+    return domain == portal_domain and _base_local(local) == portal_local
+
+
+def confirmation_address(portal_address: str, token: str) -> str:
+    local, domain = _split(portal_address)
+    return f"{local}+{token}@{domain}"
+
+
+def token_from_recipients(recipients: list[str], portal_address: str) -> str | None:
+    for recipient in recipients:
+        if not is_portal_recipient(recipient, portal_address):
+            continue
+        local, _ = _split(recipient)
+        _, plus, token = local.partition("+")
+        if plus and token:
+            return token
+    return None
+
+
+def sender_address(message: EmailMessage) -> str | None:
+    """The one address in From, lower-cased; None when missing, garbled or several."""
+    header = message.get_all("From") or []
+    if len(header) != 1:
+        return None
+    addresses = [addr for _, addr in getaddresses([str(header[0])]) if addr]
+    if len(addresses) != 1:
+        return None
+    try:
+        parsed = Address(addr_spec=addresses[0])
+    except (ValueError, IndexError, TypeError):
+        return None
+    if not parsed.username or "." not in parsed.domain:
+        return None
+    return f"{parsed.username}@{parsed.domain}".lower()
+
+
+def should_not_reply(message: EmailMessage, *, envelope_from: str | None, portal_address: str,
+                     loop_header: str = "X-Shopkeep-Loop") -> str | None:
+    """Why this message must never be answered (RFC 3834 and common practice), or None."""
+    if envelope_from is not None and envelope_from.strip() in ("", "<>"):
+        return "bounce (empty envelope sender)"
+    candidates = [envelope_from or ""] + [addr for _, addr in getaddresses(
+        [str(h) for h in message.get_all("From") or []])]
+    for address in candidates:
+        if not address:
+            continue
+        local, _ = _split(address)
+        if _base_local(local) in ROBOT_LOCAL_PARTS:
+            return f"sent by {local}"
+        if is_portal_recipient(address, portal_address):
+            return "sent by the portal itself"
+    auto_submitted = str(message.get("Auto-Submitted") or "").split(";")[0].strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    precedence = str(message.get("Precedence") or "").strip().lower()
+    if precedence in BULK_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    if message.get("List-Id") or message.get("List-Unsubscribe"):
+        return "mailing-list mail"
+    if message.get(loop_header):
+        return "carries our own loop header"
+    if message.get("X-Autoreply") or message.get("X-Autorespond"):
+        return "auto-responder"
+    suppress = {part.strip().lower() for part in str(message.get(
+        "X-Auto-Response-Suppress") or "").split(",")}
+    if suppress & {"all", "oof", "autoreply"}:
+        return "X-Auto-Response-Suppress"
+    return None
+
+
+_RESULT = re.compile(r"\b(dkim|dmarc|spf)\s*=\s*([a-z]+)((?:\s+[a-z.]+\s*=\s*\"?[^\s;\"]+\"?)*)", re.I)
+_PROPERTY = re.compile(r"([a-z]+\.[a-z]+)\s*=\s*\"?([^\s;\"]+)\"?", re.I)
+
+
+def _without_comments(value: str) -> str:
+    previous = None
+    while previous != value:  # nested comments
+        previous, value = value, re.sub(r"\([^()]*\)", " ", value)
+    return value
+
+
+def _aligned(domain: str, sender_domain: str) -> bool:
+    domain = domain.lower().lstrip("@").rsplit("@", 1)[-1]
+    return sender_domain == domain or sender_domain.endswith("." + domain)
+
+
+def trusted_authentication(message: EmailMessage, *, trusted_authserv_id: str | None,
+                           sender: str) -> bool:
+    """True when our own MTA (its authserv-id) stamped a DMARC pass, or a DKIM pass whose signing
+    domain matches the From domain. Anyone can add such a header, so others' are ignored."""
+    if not trusted_authserv_id:
+        return False
+    _, sender_domain = _split(sender)
+    for header in message.get_all("Authentication-Results") or []:
+        text = _without_comments(str(header))
+        authserv_id, _, results = text.partition(";")
+        if authserv_id.strip().lower().split()[:1] != [trusted_authserv_id.lower()]:
+            continue
+        for method, outcome, properties in _RESULT.findall(results):
+            if outcome.lower() != "pass":
+                continue
+            if method.lower() == "dmarc":
+                from_domain = dict((k.lower(), v) for k, v in _PROPERTY.findall(properties)).get(
+                    "header.from", sender_domain)
+                if _aligned(from_domain, sender_domain):
+                    return True
+            if method.lower() == "dkim":
+                props = {k.lower(): v for k, v in _PROPERTY.findall(properties)}
+                domain = props.get("header.d") or props.get("header.i", "")
+                if domain and _aligned(domain, sender_domain):
+                    return True
+    return False
