@@ -102,6 +102,11 @@ class Registry:
         self._aliases.update({alias: command.name for alias in command.aliases})
         return command
 
+    def remove(self, name: str) -> None:
+        command = self._commands.pop(name)
+        for alias in command.aliases:
+            self._aliases.pop(alias, None)
+
     def get(self, word: str) -> Command | None:
         word = word.lower()
         return self._commands.get(self._aliases.get(word, word))

@@ -1,0 +1,112 @@
+"""One-time codes: expiry, single use, brute force, rate limits, and no enumeration."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from core.models import ChatLink, CodeChallenge
+from core.portal import Portal
+from handlers.context import Caller
+from handlers.dispatcher import Dispatcher
+from tests.conftest import Clock
+from tests.helpers import sent_mail, text_of
+
+
+def stranger(name: str = "u1", platform: str = "console") -> Caller:
+    return Caller(platform=platform, account_id=name)
+
+
+async def latest_code(portal: Portal, email: str) -> str:
+    mails = await sent_mail(portal, to=email, kind="code")
+    match = re.search(r"\b(\d{6})\b", str(mails[-1]["Subject"]))
+    assert match, "the code is in the subject"
+    assert match.group(1) in text_of(mails[-1])
+    return match.group(1)
+
+
+async def test_sign_in_with_the_emailed_code(demo_portal: Portal) -> None:
+    dispatcher, caller = Dispatcher(demo_portal), stranger()
+    assert (await dispatcher.handle_line(caller, "orders")).title == "Please sign in"
+    await dispatcher.handle_line(caller, "login Bob@Example.com")
+    reply = await dispatcher.handle_line(caller, f"verify {await latest_code(demo_portal, 'bob@example.com')}")
+    assert reply.ok and "Signed in as bob@example.com" in reply.plain_text()
+    orders = await dispatcher.handle_line(caller, "orders")
+    assert [row[1] for row in orders.tables[0].rows] == ["The Indie Maker's Handbook"]
+
+
+async def test_a_code_works_once_and_only_for_ten_minutes(demo_portal: Portal, clock: Clock) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    first = stranger("a")
+    await dispatcher.handle_line(first, "login bob@example.com")
+    code = await latest_code(demo_portal, "bob@example.com")
+    assert (await dispatcher.handle_line(first, f"verify {code}")).ok
+    second = stranger("a")
+    reused = await dispatcher.handle_line(second, f"verify {code}")
+    assert not reused.ok and second.customer_id is None
+
+    late = stranger("b")
+    await dispatcher.handle_line(late, "login bob@example.com")
+    code = await latest_code(demo_portal, "bob@example.com")
+    clock.advance(minutes=10, seconds=1)
+    expired = await dispatcher.handle_line(late, f"verify {code}")
+    assert "expired" in expired.plain_text() and late.customer_id is None
+
+
+async def test_five_wrong_guesses_kill_the_code(demo_portal: Portal) -> None:
+    dispatcher, caller = Dispatcher(demo_portal), stranger()
+    await dispatcher.handle_line(caller, "login bob@example.com")
+    code = await latest_code(demo_portal, "bob@example.com")
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    answers = [(await dispatcher.handle_line(caller, f"verify {wrong}")).plain_text() for _ in range(5)]
+    assert "4 tries left" in answers[0] and "Too many wrong codes" in answers[-1]
+    right = await dispatcher.handle_line(caller, f"verify {code}")
+    assert not right.ok and caller.customer_id is None
+
+
+async def test_rate_limits_per_email_and_per_caller(demo_portal: Portal, clock: Clock) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    for n in range(5):
+        assert (await dispatcher.handle_line(stranger(f"c{n}"), "login bob@example.com")).ok
+    limited = await dispatcher.handle_line(stranger("c9"), "login bob@example.com")
+    assert not limited.ok and "Too many" in limited.plain_text()
+    assert len(await sent_mail(demo_portal, to="bob@example.com", kind="code")) == 5
+
+    caller = stranger("spammer")
+    for n in range(10):
+        await dispatcher.handle_line(caller, f"login someone{n}@example.com")
+    assert "Too many" in (await dispatcher.handle_line(caller, "login alice@example.com")).plain_text()
+    clock.advance(hours=1, seconds=1)
+    assert (await dispatcher.handle_line(caller, "login alice@example.com")).ok
+
+
+async def test_unknown_address_gets_the_same_answer_and_no_mail(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    known = await dispatcher.handle_line(stranger("k"), "login bob@example.com")
+    unknown = await dispatcher.handle_line(stranger("u"), "login nobody@example.com")
+    assert known.plain_text().replace("bob", "X") == unknown.plain_text().replace("nobody", "X")
+    assert await sent_mail(demo_portal, to="nobody@example.com") == []
+
+
+async def test_only_a_keyed_hash_of_the_code_is_stored(demo_portal: Portal) -> None:
+    await Dispatcher(demo_portal).handle_line(stranger(), "login bob@example.com")
+    code = await latest_code(demo_portal, "bob@example.com")
+    async with demo_portal.db.unit_of_work() as session:
+        challenge = await session.scalar(select(CodeChallenge).where(CodeChallenge.code_hash.is_not(None)))
+    assert challenge is not None and code not in (challenge.code_hash or "")
+
+
+async def test_a_chat_account_is_linked_and_can_switch(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    caller = stranger("4242", platform="discord")
+    for email in ("bob@example.com", "alice@example.com"):
+        await dispatcher.handle_line(caller, f"login {email}")
+        reply = await dispatcher.handle_line(caller, f"verify {await latest_code(demo_portal, email)}")
+    assert "was linked to bob@example.com before" in reply.plain_text()
+    async with demo_portal.db.unit_of_work() as session:
+        links = list(await session.scalars(select(ChatLink)))
+    assert [(link.platform, link.account_id) for link in links] == [("discord", "4242")]
+    assert (await dispatcher.handle_line(caller, "logout")).ok
+    async with demo_portal.db.unit_of_work() as session:
+        assert list(await session.scalars(select(ChatLink))) == []

@@ -1,0 +1,44 @@
+"""Small helpers the tests share: acting as a customer, reading the mail the portal sent."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+
+from sqlalchemy import select
+
+from core.customers import by_email
+from core.models import OutboundMail
+from core.portal import Portal
+from handlers.context import Caller
+
+
+async def caller_for(portal: Portal, email: str, platform: str = "console") -> Caller:
+    async with portal.db.unit_of_work() as session:
+        customer = await by_email(session, email)
+    assert customer is not None, email
+    return Caller(platform=platform, account_id=f"test:{email}", customer_id=customer.id)
+
+
+async def sent_mail(portal: Portal, to: str | None = None, kind: str | None = None) -> list[EmailMessage]:
+    """Every message queued for `to`, oldest first, as the recipient would read it."""
+    query = select(OutboundMail).order_by(OutboundMail.id)
+    if to:
+        query = query.where(OutboundMail.recipient == to)
+    if kind:
+        query = query.where(OutboundMail.kind == kind)
+    async with portal.db.unit_of_work() as session:
+        rows = list(await session.scalars(query))
+    messages = []
+    for row in rows:
+        message = message_from_bytes(row.raw, policy=default)
+        assert isinstance(message, EmailMessage)
+        messages.append(message)
+    return messages
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
