@@ -1,0 +1,71 @@
+"""`shopkeep chat`, `purchase` and `outbox` as an operator runs them."""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from bot.cli import run
+from bot.console.chat import ConsoleSession, console_caller
+from config.settings import load_settings
+from core.portal import Portal
+
+
+@pytest.fixture
+def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for key in list(__import__("os").environ):
+        if key.startswith("SHOPKEEP_") and key != "SHOPKEEP_TEST_POSTGRES_URL":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("SHOPKEEP_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.chdir(tmp_path)
+    assert run(["demo"]) == 0
+    return tmp_path / "var"
+
+
+def newest_mail(data_dir: Path, kind: str) -> str:
+    files = sorted((data_dir / "mail" / "outbox").glob(f"*-{kind}.eml"))
+    assert files, f"no {kind} mail in the outbox"
+    message = message_from_bytes(files[-1].read_bytes(), policy=default)
+    return str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def test_support_mode_lists_what_alice_owns(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(["chat", "--as", "alice@example.com", "-c", "orders", "-c", "product 1"]) == 0
+    out = capsys.readouterr().out
+    assert "Pixel Studio Pro" in out and "Workshop recordings" in out
+
+
+def test_failures_exit_non_zero(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["chat", "--as", "alice@example.com", "-c", "product 99"]) == 1
+    assert run(["chat", "--as", "nobody@example.com", "-c", "orders"]) == 1
+    assert capsys.readouterr().err.strip().endswith("--as: there is no customer nobody@example.com")
+
+
+async def test_sign_in_as_a_customer_would(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    portal = Portal.open(load_settings())
+    try:
+        session = ConsoleSession(portal, await console_caller(portal, None), data_dir / "downloads")
+        await session.run_line("login bob@example.com")
+        code = re.search(r"\b(\d{6})\b", newest_mail(data_dir, "code"))
+        assert code
+        assert (await session.run_line(f"verify {code.group(1)}")).ok
+        orders = await session.run_line("orders")
+    finally:
+        await portal.close()
+    assert [row[1] for row in orders.tables[0].rows] == ["The Indie Maker's Handbook"]
+
+
+def test_purchase_and_outbox(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(["purchase", "--email", "carol@example.com", "--product", "ebook"]) == 0
+    assert '"new_customer": true' in capsys.readouterr().out
+    assert "carol@example.com" in newest_mail(data_dir, "invite")
+    assert run(["outbox"]) == 0
+    listing = capsys.readouterr().out
+    assert re.search(r"sent .*invite\s+carol@example.com", listing)
+    assert run(["purchase", "--email", "carol@example.com", "--product", "nope"]) == 1

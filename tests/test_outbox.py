@@ -1,0 +1,83 @@
+"""Outgoing mail survives a relay outage and is delivered exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from config.settings import Settings
+from core import outbox
+from core.db import Database
+from core.models import OutboundMail
+from core.portal import Portal
+from tests.conftest import Clock
+from tests.relay import CapturingRelay
+
+
+async def queue_messages(portal: Portal, count: int) -> None:
+    async with portal.db.unit_of_work() as session:
+        for n in range(count):
+            message = outbox.new_message(portal, to=f"c{n}@example.com", subject=f"Hello {n}", text="hi")
+            await outbox.queue(session, portal, message, kind="notice")
+
+
+def relayed(portal: Portal, relay: CapturingRelay) -> Portal:
+    settings: Settings = portal.settings.model_copy(update={"mail_relay": relay.url})
+    return Portal(settings=settings, db=portal.db, clock=portal.clock)
+
+
+async def test_without_a_relay_mail_becomes_eml_files(portal: Portal) -> None:
+    await queue_messages(portal, 2)
+    assert await outbox.OutboxSender(portal).send_due() == 2
+    files = sorted(portal.settings.outbox_dir.glob("*.eml"))
+    assert len(files) == 2 and b"Subject: Hello 0" in files[0].read_bytes()
+
+
+async def test_relay_down_then_up_delivers_each_message_once(portal: Portal, clock: Clock) -> None:
+    relay = CapturingRelay()
+    portal = relayed(portal, relay)
+    await queue_messages(portal, 3)
+    sender = outbox.OutboxSender(portal)
+    assert await sender.send_due() == 0  # nobody listening on the relay port
+    async with portal.db.unit_of_work() as session:
+        mails = list(await session.scalars(select(OutboundMail)))
+    assert {m.status for m in mails} == {"queued"} and all(m.last_error for m in mails)
+    assert await sender.send_due() == 0  # not due again before the backoff
+
+    await relay.start()
+    try:
+        clock.advance(seconds=31)
+        assert await sender.send_due() == 3
+        assert await sender.send_due() == 0
+        assert sorted(str(m["Subject"]) for m in relay.messages) == ["Hello 0", "Hello 1", "Hello 2"]
+    finally:
+        await relay.stop()
+
+
+async def test_two_senders_never_send_the_same_message(portal: Portal, database_url: Any) -> None:
+    relay = CapturingRelay()
+    await relay.start()
+    portal = relayed(portal, relay)
+    other = Portal(settings=portal.settings, db=Database(*database_url), clock=portal.clock)
+    try:
+        await queue_messages(portal, 30)
+        sent = await asyncio.gather(outbox.OutboxSender(portal, batch=5).send_due(),
+                                    outbox.OutboxSender(other, batch=5).send_due())
+        assert sum(sent) == 30
+        assert sorted(str(m["To"]) for m in relay.messages) == sorted(f"c{n}@example.com" for n in range(30))
+    finally:
+        await other.close()
+        await relay.stop()
+
+
+async def test_retry_now_brings_failed_mail_back(portal: Portal) -> None:
+    await queue_messages(portal, 1)
+    async with portal.db.unit_of_work() as session:
+        mail = await session.scalar(select(OutboundMail))
+        assert mail is not None
+        mail.status, mail.attempts = "failed", outbox.MAX_ATTEMPTS
+    async with portal.db.unit_of_work() as session:
+        assert await outbox.retry_now(session, portal.now()) == 1
+    assert await outbox.OutboxSender(portal).send_due() == 1

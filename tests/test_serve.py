@@ -1,0 +1,52 @@
+"""`shopkeep serve --demo` on a fresh data dir: migrates, seeds, answers HTTP and SMTP, stops."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from bot.serve import serve
+from config.settings import Settings
+from core.db import Database
+from core.models import Base
+from tests.relay import free_port
+
+
+async def test_serve_demo_starts_answers_and_stops(settings_factory: Callable[..., Settings]) -> None:
+    http, smtp = free_port(), free_port()
+    settings = settings_factory(http_listen=f"127.0.0.1:{http}", smtp_listen=f"127.0.0.1:{smtp}")
+    started, stop = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(settings, with_demo=True, started=started, stop=stop))
+    await asyncio.wait_for(started.wait(), 30)
+    async with aiohttp.ClientSession() as client, client.get(f"http://127.0.0.1:{http}/healthz") as response:
+        assert response.status == 200 and (await response.json())["database"] == "ok"
+
+    def greet() -> int:
+        with smtplib.SMTP("127.0.0.1", smtp, timeout=5) as session:
+            return session.noop()[0]
+
+    assert await asyncio.to_thread(greet) == 250
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+async def test_migrations_build_exactly_the_models(database_url: tuple[str, dict[str, Any]]) -> None:
+    db = Database(*database_url)
+    try:
+        applied = await db.upgrade()
+        assert applied and applied[0] == "0001"
+        assert await db.pending_migrations() == []
+
+        def diff(connection: Any) -> list[Any]:
+            return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(diff) == []
+    finally:
+        await db.close()
