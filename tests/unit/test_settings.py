@@ -45,7 +45,7 @@ def test_unknown_key_and_syntax_errors_in_the_file(tmp_path: Path) -> None:
     config.write_text('store_name = "unterminated\n')
     with pytest.raises(SettingsError, match="shopkeep.toml"):
         load_settings()
-    with pytest.raises(SettingsError, match="--config: no such file"):
+    with pytest.raises(SettingsError, match=r"--config: no such file"):
         load_settings(tmp_path / "missing.toml")
 
 
