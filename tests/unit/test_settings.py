@@ -43,7 +43,7 @@ def test_unknown_key_and_syntax_errors_in_the_file(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"^SHOPKEEP_STORE__LEGAL_NAM: unknown setting$"):
         load_settings()
     config.write_text('store_name = "unterminated\n')
-    with pytest.raises(SettingsError, match="shopkeep.toml"):
+    with pytest.raises(SettingsError, match=r"shopkeep\.toml"):
         load_settings()
     with pytest.raises(SettingsError, match=r"--config: no such file"):
         load_settings(tmp_path / "missing.toml")
