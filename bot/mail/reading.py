@@ -39,8 +39,19 @@ def html_to_text(html: str) -> str:
     return converter.handle(html)
 
 
+def repair_latin1(text: str) -> str:
+    """Mail labelled ISO-8859-1 is nearly always Windows-1252 (as browsers assume): its C1
+    control characters are really curly quotes and dashes."""
+    if not re.search("[\x80-\x9f]", text):
+        return text
+    try:
+        return text.encode("latin-1").decode("cp1252", errors="replace")
+    except UnicodeEncodeError:
+        return text
+
+
 def clean_subject(subject: str) -> str:
-    return " ".join(SUBJECT_PREFIX.sub("", subject).split())
+    return " ".join(SUBJECT_PREFIX.sub("", repair_latin1(subject)).split())
 
 
 def body_text(message: EmailMessage) -> str:
@@ -56,7 +67,7 @@ def body_text(message: EmailMessage) -> str:
         return ""
     if part.get_content_subtype() == "html":
         content = html_to_text(content)
-    return content
+    return repair_latin1(content)
 
 
 def _latest_reply(text: str) -> str:

@@ -1,0 +1,281 @@
+"""The email front door end to end: real SMTP in, the worker, replies captured at a real relay."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import pytest
+from pydantic import Field
+
+from bot.mail.server import start_smtp_server
+from bot.mail.worker import MailWorker
+from core import audit
+from core.db import Database
+from core.outbox import OutboxSender
+from core.portal import Portal
+from handlers.context import Context
+from handlers.registry import REGISTRY, Arguments, command
+from handlers.reply import Reply
+from tests.relay import CapturingRelay, free_port
+
+PORTAL = "portal@shop.test"
+
+
+@dataclass
+class MailDesk:
+    portal: Portal
+    port: int
+    worker: MailWorker
+    relay: CapturingRelay
+
+    async def send(self, raw: bytes | EmailMessage, *, sender: str = "alice@example.com",
+                   recipients: tuple[str, ...] = (PORTAL,)) -> None:
+        data = raw.as_bytes() if isinstance(raw, EmailMessage) else raw
+
+        def send() -> None:  # smtplib, because it can send the null sender of a bounce
+            with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as session:
+                session.sendmail(sender, list(recipients), data)
+
+        await asyncio.to_thread(send)
+
+    async def deliver(self) -> None:
+        await self.worker.process_pending()
+        await OutboxSender(self.portal).send_due()
+
+    async def exchange(self, raw: bytes | EmailMessage, **kwargs: Any) -> EmailMessage:
+        before = len(self.relay.messages)
+        await self.send(raw, **kwargs)
+        await self.deliver()
+        assert len(self.relay.messages) == before + 1, "exactly one reply"
+        return self.relay.messages[-1]
+
+
+@pytest.fixture
+async def desk(demo_portal: Portal) -> AsyncIterator[MailDesk]:
+    await OutboxSender(demo_portal).send_due()  # the demo's invites go to files, not to the relay
+    relay = CapturingRelay()
+    await relay.start()
+    settings = demo_portal.settings.model_copy(update={
+        "mail_relay": relay.url, "trusted_authserv_id": "mx.shop.test", "mail_replies_per_hour": 5})
+    portal = Portal(settings=settings, db=demo_portal.db, clock=demo_portal.clock)
+    port = free_port()
+    server = await start_smtp_server(portal, "127.0.0.1", port)
+    try:
+        yield MailDesk(portal, port, MailWorker(portal), relay)
+    finally:
+        server.close()
+        await server.wait_closed()
+        await relay.stop()
+
+
+def mail(body: str = "", subject: str = "", sender: str = "Alice <alice@example.com>",
+         **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = PORTAL
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="example.com")
+    for name, value in headers.items():
+        del message[name.replace("_", "-")]
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+def text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def test_orders_by_subject_with_threading_headers(desk: MailDesk) -> None:
+    sent = mail(subject="orders", Message_ID="<q1@example.com>")
+    reply = await desk.exchange(sent)
+    assert reply["To"] == "alice@example.com" and reply["Subject"] == "Re: orders"
+    assert reply["In-Reply-To"] == "<q1@example.com>" and reply["Auto-Submitted"] == "auto-replied"
+    assert reply["X-Shopkeep-Loop"] and reply["Message-ID"].endswith("@shop.test>")
+    assert reply.get_body(preferencelist=("html",)) is not None
+    assert "Pixel Studio Pro" in text(reply) and "Founders Circle" in text(reply)
+
+
+async def test_several_commands_in_order_then_ignored_lines_then_help(desk: MailDesk) -> None:
+    reply = text(await desk.exchange(mail("product ebook\nprodct 3\nhelp\nwhat is this\nthanks\nreveal 3\n")))
+    assert reply.index("> product ebook") < reply.index("> help")
+    assert "indie-makers-handbook" not in reply.lower() or "/d/" in reply
+    assert 'prodct 3   (did you mean "product"?)' in reply and "what is this" in reply
+    assert "> reveal 3" not in reply  # after "thanks" nothing is read
+    assert "Send \"help\" for everything" in reply
+
+
+QUOTED_REPLIES = {
+    "gmail": "orders\n\nOn Tue, 3 Mar 2026 at 10:00, Shop <portal@shop.test> wrote:\n> product 3\n> help\n",
+    "outlook": "orders\n\n________________________________\nFrom: Shop <portal@shop.test>\nSent: Tuesday, "
+               "March 3, 2026 10:00 AM\nTo: Alice\nSubject: Re: help\n\nproduct 3\n",
+    "apple": "orders\n\n> On 3 Mar 2026, at 10:00, Shop <portal@shop.test> wrote:\n>\n> product 3\n",
+}
+
+
+@pytest.mark.parametrize("client", sorted(QUOTED_REPLIES))
+async def test_quoted_replies_are_not_run(desk: MailDesk, client: str) -> None:
+    reply = text(await desk.exchange(mail(QUOTED_REPLIES[client], subject="Re: your message")))
+    assert "> orders" in reply and "> product 3" not in reply
+
+
+async def test_html_only_mail(desk: MailDesk) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "alice@example.com", PORTAL, "hi"
+    message.set_content("<html><body><p>product ebook</p><div id='divRplyFwdMsg'><p>orders</p></div>"
+                        "</body></html>", subtype="html")
+    reply = text(await desk.exchange(message))
+    assert "> product ebook" in reply and "> orders" not in reply
+
+
+async def test_legacy_charsets_and_encoded_subjects(desk: MailDesk) -> None:
+    latin = ("From: =?ISO-8859-1?Q?Alice_M=FCller?= <alice@example.com>\r\nTo: portal@shop.test\r\n"
+             "Subject: =?ISO-8859-1?Q?product_Indie_Maker=92s?=\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+             "reveal 3\r\nDanke f\xfcr alles \x96 \x93sch\xf6n\x94\r\n").encode("latin-1")
+    reply = text(await desk.exchange(latin))
+    assert "> product Indie Maker’s" in reply  # Windows-1252 right quote decoded
+    assert "> reveal 3" in reply and "Danke für alles – “schön”" in reply
+
+
+class NoteArguments(Arguments):
+    text: str = Field(min_length=1)
+
+
+@pytest.fixture
+def note_command() -> Iterator[None]:
+    @command("note", summary="Leave a note on the account", mutates=True)
+    async def note(ctx: Context, args: NoteArguments) -> Reply:
+        await audit.record(ctx.session, customer_id=ctx.customer_id, actor=ctx.caller.actor,
+                           action="note", text=args.text)
+        return Reply.text(f"Noted: {args.text}")
+
+    yield
+    REGISTRY.remove("note")
+
+
+TRUSTED = "mx.shop.test; dkim=pass header.d=example.com header.s=s1; dmarc=pass header.from=example.com"
+FORGED = "mx.attacker.test; dkim=pass header.d=example.com; dmarc=pass header.from=example.com"
+
+
+@pytest.mark.usefixtures("note_command")
+async def test_changes_run_with_a_trusted_dkim_pass(desk: MailDesk) -> None:
+    reply = await desk.exchange(mail("note hello", Authentication_Results=TRUSTED))
+    assert "Noted: hello" in text(reply) and reply["Reply-To"] is None
+
+
+@pytest.mark.usefixtures("note_command")
+@pytest.mark.parametrize("how", ["reply", "code"])
+async def test_unverified_changes_need_a_confirmation_round_trip(desk: MailDesk, how: str) -> None:
+    asked = await desk.exchange(mail("note hello", Authentication_Results=FORGED))
+    assert "Noted" not in text(asked) and "confirm" in text(asked)
+    reply_to = str(asked["Reply-To"])
+    assert reply_to.startswith("portal+") and reply_to.endswith("@shop.test")
+    if how == "reply":
+        # The customer's reply quotes our message, subject and all; only the confirmation runs.
+        answer = mail(f"yes\n\nOn Tue, Shop wrote:\n> {text(asked)}", subject=f"Re: {asked['Subject']}")
+        del answer["To"]
+        answer["To"] = reply_to
+        done = await desk.exchange(answer, recipients=(reply_to,))
+        again = await desk.exchange(mail("yes", subject="Re: again"), recipients=(reply_to,))
+    else:
+        code = text(asked).split('"confirm ')[1].split('"')[0]
+        done = await desk.exchange(mail(f"confirm {code}"))
+        again = await desk.exchange(mail(f"confirm {code}"))
+    assert "Noted: hello" in text(done)
+    assert "already done" in text(again)
+
+
+@pytest.mark.parametrize(("headers", "envelope_sender"), [
+    ({}, ""),
+    ({"From": "MAILER-DAEMON@example.com"}, "bounces@example.com"),
+    ({"Auto-Submitted": "auto-replied"}, "alice@example.com"),
+    ({"Precedence": "bulk"}, "alice@example.com"),
+    ({"List-Id": "<news.example.com>"}, "alice@example.com"),
+    ({"From": PORTAL}, PORTAL),
+    ({"X-Shopkeep-Loop": PORTAL}, "alice@example.com"),
+])
+async def test_never_answers_robots_lists_or_itself(desk: MailDesk, headers: dict[str, str],
+                                                     envelope_sender: str) -> None:
+    message = mail("orders")
+    for name, value in headers.items():
+        del message[name]
+        message[name] = value
+    await desk.send(message, sender=envelope_sender)
+    await desk.deliver()
+    assert desk.relay.messages == []
+
+
+async def test_unknown_sender_gets_a_polite_answer_about_nothing_else(desk: MailDesk) -> None:
+    reply = await desk.exchange(mail("orders", sender="stranger@example.org"))
+    assert reply["To"] == "stranger@example.org"
+    assert "could not find a customer account" in text(reply) and "Pixel" not in text(reply)
+
+
+async def test_refusals_at_the_smtp_door(desk: MailDesk) -> None:
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        await desk.send(mail("orders"), recipients=("someone@shop.test",))
+    assert refused.value.recipients["someone@shop.test"][0] == 550
+    big = mail("orders\n" + "x" * (1024 * 1024 + 10))
+
+    def send_big() -> None:
+        with smtplib.SMTP("127.0.0.1", desk.port) as session:
+            session.send_message(big, to_addrs=[PORTAL])
+
+    with pytest.raises(smtplib.SMTPException) as too_big:
+        await asyncio.to_thread(send_big)
+    assert "552" in str(too_big.value)
+
+
+async def test_hourly_limit_then_one_notice_then_silence(desk: MailDesk) -> None:
+    for n in range(5):
+        await desk.exchange(mail("orders", Message_ID=f"<r{n}@example.com>"))
+    notice = await desk.exchange(mail("orders", Message_ID="<r5@example.com>"))
+    assert "pausing answers" in text(notice)
+    await desk.send(mail("orders", Message_ID="<r6@example.com>"))
+    await desk.deliver()
+    assert len(desk.relay.messages) == 6
+
+
+async def test_a_resent_message_is_answered_once(desk: MailDesk) -> None:
+    message = mail("orders", Message_ID="<same@example.com>")
+    await desk.send(message)
+    await desk.send(message)
+    await desk.deliver()
+    assert len(desk.relay.messages) == 1
+
+
+async def test_a_restart_after_250_still_answers_once(desk: MailDesk, database_url: Any) -> None:
+    await desk.send(mail("orders", Message_ID="<crash@example.com>"))  # stored, then "the process dies"
+    restarted = Portal(settings=desk.portal.settings, db=Database(*database_url), clock=desk.portal.clock)
+    try:
+        assert await MailWorker(restarted).process_pending() == 1
+        assert await MailWorker(restarted).process_pending() == 0
+        await OutboxSender(restarted).send_due()
+    finally:
+        await restarted.close()
+    assert len(desk.relay.messages) == 1
+
+
+async def test_two_workers_never_answer_the_same_message(desk: MailDesk, database_url: Any) -> None:
+    for n in range(12):
+        await desk.send(mail("help", Message_ID=f"<w{n}@example.com>", sender="Alice <alice@example.com>"))
+    other = Portal(settings=desk.portal.settings.model_copy(update={"mail_replies_per_hour": 100}),
+                   db=Database(*database_url), clock=desk.portal.clock)
+    mine = Portal(settings=other.settings, db=desk.portal.db, clock=desk.portal.clock)
+    try:
+        handled = await asyncio.gather(MailWorker(mine).process_pending(), MailWorker(other).process_pending())
+        await OutboxSender(mine).send_due()
+    finally:
+        await other.close()
+    assert sum(handled) == 12
+    assert sorted(str(m["In-Reply-To"]) for m in desk.relay.messages) == sorted(
+        f"<w{n}@example.com>" for n in range(12))
