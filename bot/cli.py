@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from config.settings import Settings, SettingsError, load_settings
 from core.errors import PortalError
 from core.portal import Portal
@@ -167,6 +169,9 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except PortalError as exc:
         print(f"shopkeep: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    except SQLAlchemyError as exc:
+        print(f"shopkeep: database error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +58,8 @@ class StoreSettings(BaseModel):
     template_file: Path | None = None
     locale: str = "en_US"
     timezone: str = "UTC"
+    tax_name: str = "VAT"
+    tax_rate: Decimal = Field(Decimal(0), ge=0, lt=100, description="percent, included in prices")
 
     @field_validator("invoice_number_format", "receipt_number_format", "credit_note_number_format")
     @classmethod

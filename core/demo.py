@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog import read_catalog, sync_catalog
+from core.customers import get_or_create
 from core.models import Order, Subscription
 from core.portal import Portal
 from core.purchases import PurchaseItem, PurchaseRequest, record_purchase, record_renewal
@@ -71,6 +72,12 @@ async def seed(portal: Portal) -> list[str]:
     async with portal.db.unit_of_work() as session:
         report = await sync_catalog(session, read_catalog(DEMO_CATALOG))
         done.append(f"catalog: {report.summary()}")
+        alice, _ = await get_or_create(session, DEMO_CUSTOMER, "Alice Moreau")
+        if not alice.billing_address:
+            # Billing details come before the purchases so the invoices carry them.
+            alice.billing_name = "Alice Moreau"
+            alice.billing_address = ["Atelier Moreau", "12 Rue des Lilas", "75011 Paris", "France"]
+            alice.tax_ids = [{"type": "eu_vat", "value": "FR40303265045"}]
         for purchase in _history():
             result = await record_purchase(session, portal, PurchaseRequest(
                 email=purchase.email, name=purchase.name, external_id=purchase.external_id,

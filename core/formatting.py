@@ -41,3 +41,7 @@ def date(moment: datetime, locale: str | None = None, tz: str | None = None) -> 
 
 def date_time(moment: datetime, locale: str | None = None, tz: str | None = None) -> str:
     return babel_datetime(moment, format="short", tzinfo=zone(tz), locale=locale_or_default(locale))
+
+
+def month_year(moment: datetime, locale: str | None = None) -> str:
+    return babel_date(moment, format="MMMM y", locale=locale_or_default(locale))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit, notifications
 from core.customers import get_or_create, normalize_email
+from core.documents.issuing import issue_for_order
 from core.errors import InvalidInput
 from core.models import Entitlement, License, Order, OrderItem, Plan, Product, Subscription
 from core.models.catalog import SUBSCRIPTION
@@ -110,6 +111,7 @@ async def record_purchase(session: AsyncSession, portal: Portal, request: Purcha
     for order_item, (item, product, plan) in zip(order.items, resolved, strict=True):
         await _grant(session, customer.id, order, order_item, product, plan, item.quantity, placed_at)
 
+    await issue_for_order(session, portal, order)
     await audit.record(session, customer_id=customer.id, actor=actor, action="purchase",
                        order=order.number, external_id=request.external_id)
     await notifications.queue_invite(session, portal, customer, order,
@@ -155,6 +157,7 @@ async def record_renewal(session: AsyncSession, portal: Portal, subscription: Su
     subscription.current_period_start = subscription.current_period_end
     subscription.current_period_end = subscription.current_period_end + step
     await session.flush()
+    await issue_for_order(session, portal, order)
     await audit.record(session, customer_id=subscription.customer_id, actor="billing",
                        action="renewal", order=order.number)
     return PurchaseResult(order, created=True, new_customer=False)

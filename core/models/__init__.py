@@ -5,6 +5,7 @@ from core.models.base import Base, utcnow
 from core.models.catalog import Deliverable, Plan, Product
 from core.models.chat_installations import ChatDelivery, ChatInstallation, OAuthState
 from core.models.customers import ChatLink, CodeChallenge, Customer
+from core.models.documents import Document, DocumentCounter
 from core.models.mail import InboundMail
 from core.models.orders import Entitlement, License, Order, OrderItem, Subscription
 
@@ -17,6 +18,8 @@ __all__ = [
     "CodeChallenge",
     "Customer",
     "Deliverable",
+    "Document",
+    "DocumentCounter",
     "Download",
     "Entitlement",
     "InboundMail",

@@ -1,0 +1,1 @@
+"""Invoices, receipts and credit notes: issuing, finding and rendering them."""
