@@ -52,7 +52,7 @@ async def send_all(port: int, count: int, concurrency: int) -> None:
 
 
 class AcceptOnly:
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return "250 OK"
 
 

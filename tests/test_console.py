@@ -40,6 +40,15 @@ def test_support_mode_lists_what_alice_owns(data_dir: Path, capsys: pytest.Captu
     assert "Pixel Studio Pro" in out and "Workshop recordings" in out
 
 
+def test_invoices_are_listed_and_saved_as_files(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(["chat", "--as", "alice@example.com", "-c", "invoices", "-c", "receipt last"]) == 0
+    out = capsys.readouterr().out
+    assert "Your invoices" in out and "INV-" in out
+    saved = [Path(line.strip()) for line in out.splitlines() if line.strip().endswith(".pdf")]
+    assert saved and saved[0].name.startswith("RCT-") and saved[0].read_bytes().startswith(b"%PDF")
+
+
 def test_failures_exit_non_zero(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["chat", "--as", "alice@example.com", "-c", "product 99"]) == 1
     assert run(["chat", "--as", "nobody@example.com", "-c", "orders"]) == 1

@@ -279,3 +279,15 @@ async def test_two_workers_never_answer_the_same_message(desk: MailDesk, databas
     assert sum(handled) == 12
     assert sorted(str(m["In-Reply-To"]) for m in desk.relay.messages) == sorted(
         f"<w{n}@example.com>" for n in range(12))
+
+
+async def test_invoice_march_comes_back_as_a_pdf_attachment(desk: MailDesk) -> None:
+    reply = await desk.exchange(mail("", subject="invoice March"))
+    attachments = list(reply.iter_attachments())
+    assert attachments and all(a.get_content_type() == "application/pdf" for a in attachments)
+    names = [a.get_filename() for a in attachments]
+    assert all(name and name.startswith("INV-2026-") for name in names)
+    assert "March 2026" in text(reply)
+    for attachment in attachments:
+        data = attachment.get_content()
+        assert isinstance(data, bytes) and data.startswith(b"%PDF")
