@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_month_names
+from babel.dates import format_skeleton, get_month_names
 from dateutil.relativedelta import relativedelta
 
 from core.formatting import locale_or_default, zone
 
+# Nobody has documents from before this; older years would also overflow datetime in some zones.
+FIRST_YEAR = 1900
 FORMS = ('a month ("March", "March 2025", "2025-03"), "this month", "last month", a quarter ("Q1", '
          '"Q1 2025", "last quarter"), a year ("2025", "this year", "last year"), "last" or "all"')
 
@@ -28,6 +31,9 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True)
 class Period:
+    """A half-open range [start, end) in UTC. "last" (the newest document) and "all" have no
+    range: their start and end are None, and `contains` is true for every moment."""
+
     kind: str  # month, quarter, year, last, all
     label: str
     start: datetime | None = None  # UTC, inclusive; None for "last" and "all"
@@ -37,12 +43,15 @@ class Period:
         return self.start is None or self.end is None or self.start <= moment < self.end
 
 
+@lru_cache(maxsize=32)
 def _month_words(locale: str) -> dict[str, int]:
     words: dict[str, int] = {}
     for name in {"en_US", locale_or_default(locale)}:
-        for width in ("wide", "abbreviated"):
-            for number, word in get_month_names(width, locale=name).items():
-                words[word.lower().rstrip(".")] = number
+        # Stand-alone names are what people type ("март", "Mär"); format names may be inflected.
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, word in get_month_names(width, context, locale=name).items():
+                    words[word.lower().rstrip(".")] = number
     words["sept"] = 9
     return words
 
@@ -52,8 +61,9 @@ def _span(kind: str, label: str, first: datetime, months: int) -> Period:
 
 
 def _month(year: int, month: int, tz: ZoneInfo, locale: str) -> Period:
-    name = get_month_names("wide", locale=locale_or_default(locale))[month]
-    return _span("month", f"{name} {year}", datetime(year, month, 1, tzinfo=tz), 1)
+    first = datetime(year, month, 1, tzinfo=tz)
+    # The locale's own "month year" pattern: "March 2026", "März 2026", "2026年3月".
+    return _span("month", format_skeleton("yMMMM", first, locale=locale_or_default(locale)), first, 1)
 
 
 def _quarter(year: int, quarter: int, tz: ZoneInfo) -> Period:
@@ -64,9 +74,15 @@ def _year(year: int, tz: ZoneInfo) -> Period:
     return _span("year", str(year), datetime(year, 1, 1, tzinfo=tz), 12)
 
 
-def parse_period(text: str, *, now: datetime, tz: str | None = "UTC", locale: str = "en_US") -> Period:
-    """The period `text` names, seen from `now` in the customer's time zone."""
-    zone_info = zone(tz)
+def parse_period(text: str, *, now: datetime, tz: str | ZoneInfo | None = "UTC",
+                 locale: str = "en_US") -> Period:
+    """The period `text` names, seen from `now` in the customer's time zone; a naive `now` is UTC.
+
+    Raises PeriodError (a ValueError whose `message` is fit for the customer) for words it does
+    not know and for periods that have not begun yet."""
+    zone_info = tz if isinstance(tz, ZoneInfo) else zone(tz)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
     local = now.astimezone(zone_info)
     words = " ".join(text.lower().replace(",", " ").split())
     this_quarter = (local.month - 1) // 3 + 1
@@ -90,6 +106,12 @@ def parse_period(text: str, *, now: datetime, tz: str | None = "UTC", locale: st
     if words in ("last year", "previous year"):
         return _year(local.year - 1, zone_info)
 
+    year = re.search(r"(?<!\d)\d{4}(?!\d)", words)
+    if year and int(year[0]) > local.year:
+        # Checked before building the range: the year after 9999 does not exist.
+        raise PeriodError(text, f"{year[0]} is still ahead; I can only look at the past.")
+    if year and int(year[0]) < FIRST_YEAR:
+        raise PeriodError(text, f"{year[0]} is too long ago; I can look back to {FIRST_YEAR}.")
     period = _explicit(words, local, zone_info, locale)
     if period is None:
         raise PeriodError(text)
@@ -113,12 +135,12 @@ def _explicit(words: str, local: datetime, tz: ZoneInfo, locale: str) -> Period 
         # The most recent such quarter that has begun.
         start_month = 3 * quarter - 2
         return _quarter(local.year if start_month <= local.month else local.year - 1, quarter, tz)
-    if match := re.fullmatch(r"([^\W\d_]+)\.?(?:\s+(\d{4}))?", words):
-        month = months.get(match[1])
+    if match := re.fullmatch(r"([^\W\d_]+)\.?(?:\s+(\d{4}))?|(\d{4})\s+([^\W\d_]+)\.?", words):
+        month = months.get(match[1] or match[4])
         if month is None:
             return None
-        if match[2]:
-            return _month(int(match[2]), month, tz, locale)
+        if match[2] or match[3]:
+            return _month(int(match[2] or match[3]), month, tz, locale)
         # "March" is the most recent March that has begun: never a future one.
         return _month(local.year if month <= local.month else local.year - 1, month, tz, locale)
     return None

@@ -39,6 +39,7 @@ from core.models.documents import CREDIT_NOTE, RECEIPT
 HERE = Path(__file__).parent
 TEMPLATE = HERE / "templates" / "invoice.html"
 TITLES = {RECEIPT: "Receipt", CREDIT_NOTE: "Credit note"}
+STATUS_BADGES = {"paid": "PAID", "credited": "CREDITED", "refunded": "REFUNDED"}
 
 
 @lru_cache(maxsize=16)
@@ -87,7 +88,7 @@ def render_html(document: Document, settings: Settings) -> str:
     return env.get_template(name).render(
         doc=document, snapshot=snapshot, seller=snapshot["seller"], buyer=buyer, lang=locale[:2],
         title=gettext(TITLES.get(document.kind, "Invoice")),
-        status=gettext({"paid": "PAID", "credited": "CREDITED"}.get(document.status, "OPEN")),
+        status=gettext(STATUS_BADGES.get(document.status, "OPEN")),
         lines=[{**line, "unit": money(line["unit_amount"]), "amount": money(line["amount"]),
                 "tax_rate": percent(line.get("tax_rate", "0"))} for line in snapshot["lines"]],
         taxes=[{"label": f"{tax['name']} {percent(tax['rate'])}", "amount": money(tax["amount"])}
