@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
+from bot.discord import start as start_discord
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
 from bot.slack import mount as mount_slack
@@ -68,6 +69,12 @@ async def serve(settings: Settings, *, with_demo: bool = False,
         stack.push_async_callback(_cancel, workers)
         target = settings.mail_relay or f"{settings.outbox_dir}/ (no relay set)"
         log.info("outgoing mail to %s", target)
+
+        discord_door = await start_discord(portal)
+        if discord_door is not None:
+            stack.push_async_callback(discord_door.close)
+            log.info("Discord: /%s synced%s", settings.discord_command,
+                     f" to server {settings.discord_guild_id}" if settings.discord_guild_id else " globally")
 
         # Start-up garbage is long-lived; freezing it keeps full collections (tens of ms)
         # from landing in the middle of a burst of chat acknowledgements.

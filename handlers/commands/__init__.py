@@ -1,5 +1,5 @@
 """Importing this package registers every command."""
 
-from handlers.commands import account, billing, confirm, help, overview, shopping
+from handlers.commands import account, billing, community, confirm, help, overview, shopping
 
-__all__ = ["account", "billing", "confirm", "help", "overview", "shopping"]
+__all__ = ["account", "billing", "community", "confirm", "help", "overview", "shopping"]

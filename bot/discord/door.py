@@ -1,0 +1,184 @@
+"""The Discord front door: slash commands, buttons, linked accounts, roles and invites."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+import discord.http
+from discord import app_commands
+
+from bot.discord.commands import build_group
+from bot.discord.render import CANCEL, CONFIRM, RUN, render
+from core import chat_access, identity
+from core.background import poll
+from core.portal import Portal
+from handlers.commands.community import CREATE_INVITE
+from handlers.context import Caller
+from handlers.dispatcher import Dispatcher
+from handlers.registry import REGISTRY, Command
+from handlers.reply import Reply
+from handlers.suggest import suggest
+
+log = logging.getLogger("shopkeep.discord")
+EPHEMERAL_DM_FAILED = 50007
+RECONCILE_INTERVAL = 600.0
+# Commands after which the caller's roles may have changed.
+LINK_COMMANDS = {"verify", "logout"}
+
+
+class DiscordDoor:
+    def __init__(self, portal: Portal, dispatcher: Dispatcher | None = None) -> None:
+        settings = portal.settings
+        self.portal = portal
+        self.dispatcher = dispatcher or Dispatcher(portal)
+        self.guild_id = settings.discord_guild_id
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+        intents = discord.Intents.none()
+        intents.guilds = True
+        self.client = discord.Client(intents=intents)
+        self.tree = app_commands.CommandTree(self.client)
+        commands = REGISTRY.commands("discord")
+        self.tree.add_command(build_group(settings.discord_command, commands, self.run, self.suggest),
+                              guild=discord.Object(self.guild_id) if self.guild_id else None)
+        self.client.event(self.on_interaction)
+        self.reconcile_wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self, *, connect: bool = True) -> None:
+        await self.client.login(self.portal.settings.discord_token or "")
+        guild = discord.Object(self.guild_id) if self.guild_id else None
+        await self.tree.sync(guild=guild)
+        if connect:
+            self._tasks.append(asyncio.create_task(self.client.connect(), name="discord-gateway"))
+        self._tasks.append(asyncio.create_task(
+            poll(self.reconcile, self.reconcile_wakeup, interval=RECONCILE_INTERVAL, log=log),
+            name="discord-roles"))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.close()
+
+    # ---------------------------------------------------------------- commands
+
+    async def caller(self, user: discord.abc.User) -> Caller:
+        async with self.portal.db.unit_of_work() as session:
+            customer = await identity.linked_customer(session, platform="discord", account_id=str(user.id))
+        return Caller(platform="discord", account_id=str(user.id),
+                      customer_id=customer.id if customer else None, display_name=user.name,
+                      extras={CREATE_INVITE: self.create_invite})
+
+    async def run(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
+        if command.slow:
+            # PDFs may take longer than Discord's three seconds: acknowledge first.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        caller = await self.caller(interaction.user)
+        line = " ".join([command.name, *(str(v) for v in values.values())])
+        reply = await self.dispatcher.run(caller, command, values, line=line)
+        await self.send(interaction, reply)
+        if command.name in LINK_COMMANDS and reply.ok:
+            await self.sync_member(interaction.user.id)
+
+    async def send(self, interaction: discord.Interaction, reply: Reply) -> None:
+        message = render(reply)
+        kwargs: dict[str, Any] = {"embeds": message.embeds, "files": message.files, "ephemeral": True}
+        if message.view is not None:
+            kwargs["view"] = message.view
+        if interaction.response.is_done():
+            await interaction.followup.send(**kwargs)
+        else:
+            await interaction.response.send_message(**kwargs)
+
+    async def suggest(self, interaction: discord.Interaction, source: str,
+                      typed: str) -> list[tuple[str, str]]:
+        return await suggest(self.portal, await self.caller(interaction.user), source, typed)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Buttons carry what they do in their custom id, so they work after a restart."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        caller = await self.caller(interaction.user)
+        if custom_id.startswith(CONFIRM):
+            line = f"confirm {custom_id.removeprefix(CONFIRM)}"
+        elif custom_id.startswith(CANCEL):
+            line = f"cancel-request {custom_id.removeprefix(CANCEL)}"
+        elif custom_id.startswith(RUN):
+            line = custom_id.removeprefix(RUN)
+        else:
+            return
+        if custom_id.startswith((CONFIRM, CANCEL)) and caller.customer_id is None:
+            await self.send(interaction, Reply.error("Only the person who asked can confirm this."))
+            return
+        reply = await self.dispatcher.handle_line(caller, line)
+        if not reply.ok and "nothing waiting" in reply.plain_text():
+            reply = Reply.error("Only the person who asked can confirm this, and only once.")
+        await self.send(interaction, reply)
+
+    # ---------------------------------------------------------------- invites and roles
+
+    async def create_invite(self, channel_id: int, max_age: int) -> str:
+        channel = await self.client.fetch_channel(channel_id)
+        assert isinstance(channel, discord.abc.GuildChannel)
+        invite = await channel.create_invite(max_uses=1, max_age=max_age, unique=True,
+                                             reason="shopkeep: a customer asked for access")
+        return invite.url
+
+    async def sync_member(self, user_id: int) -> None:
+        """Give the member exactly the managed roles their active products grant."""
+        if not self.guild_id:
+            return
+        async with self.portal.db.unit_of_work() as session:
+            managed = await chat_access.managed_roles(session)
+            links = await chat_access.linked_discord_users(session)
+            wanted = await chat_access.roles_for(session, links.get(user_id))
+        guild = discord.Object(self.guild_id)
+        try:
+            member = await self.client.http.get_member(self.guild_id, user_id)
+        except discord.NotFound:
+            return  # not in the server (yet); joining later is repaired by the reconcile
+        have = {int(r) for r in member.get("roles", [])}
+        for role in wanted - have:
+            await self.client.http.add_role(guild.id, user_id, role, reason="shopkeep: access granted")
+        for role in (have & managed) - wanted:
+            await self.client.http.remove_role(guild.id, user_id, role, reason="shopkeep: access ended")
+
+    async def reconcile(self) -> None:
+        """Repair drift: missed events while offline, members who left and came back."""
+        async with self.portal.db.unit_of_work() as session:
+            users = list(await chat_access.linked_discord_users(session))
+        for user_id in users:
+            try:
+                await self.sync_member(user_id)
+            except discord.HTTPException as exc:
+                log.warning("could not sync roles of %s: %s", user_id, exc)
+
+    async def check_permissions(self) -> list[str]:
+        """What the operator must fix for roles to work, in words (empty when all is well)."""
+        if not self.guild_id:
+            return []
+        async with self.portal.db.unit_of_work() as session:
+            managed = await chat_access.managed_roles(session)
+        if not managed:
+            return []
+        guild = await self.client.fetch_guild(self.guild_id)
+        me = await guild.fetch_member(self.client.user.id)  # type: ignore[union-attr]
+        problems = []
+        if not me.guild_permissions.manage_roles:
+            problems.append("Give the bot's role the Manage Roles permission (Server Settings > Roles).")
+        roles = {role.id: role for role in await guild.fetch_roles()}
+        top = max((roles[r.id].position for r in me.roles if r.id in roles), default=0)
+        for role_id in sorted(managed):
+            role = roles.get(role_id)
+            if role is None:
+                problems.append(f"Role {role_id} from the catalog does not exist in the server.")
+            elif role.position >= top:
+                problems.append(f"Drag the bot's role above '{role.name}' in Server Settings > Roles; "
+                                "a bot can only manage roles below its own.")
+        return problems

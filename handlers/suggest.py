@@ -1,0 +1,47 @@
+"""Suggestions for chat autocomplete, drawn only from the caller's own data."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import formatting
+from core.documents import queries
+from core.models import Customer, Document
+from core.models.documents import INVOICE
+from core.ownership import owned_products
+from core.portal import Portal
+from handlers.context import Caller
+
+MAX_SUGGESTIONS = 25  # Discord's limit, and plenty for anyone typing
+
+
+async def suggest(portal: Portal, caller: Caller, source: str, typed: str) -> list[tuple[str, str]]:
+    """(label, value) pairs for the field's source ("products", "invoices", "months")."""
+    if caller.customer_id is None:
+        return []
+    typed = typed.strip().lower()
+    async with portal.db.unit_of_work() as session:
+        customer = await session.get(Customer, caller.customer_id)
+        if customer is None:
+            return []
+        if source == "products":
+            options = [(f"{p.number}. {p.product.name}", str(p.number))
+                       for p in await owned_products(session, customer.id)]
+        elif source == "invoices":
+            numbers = await session.scalars(select(Document.number).where(
+                Document.customer_id == customer.id, Document.kind == INVOICE)
+                .order_by(Document.issued_at.desc()))
+            options = [(number, number) for number in numbers]
+            options += [(month, month) for month in await _months(session, customer)]
+        elif source == "months":
+            options = [(month, month) for month in await _months(session, customer)]
+        else:
+            return []
+    return [(label, value) for label, value in options if typed in label.lower()][:MAX_SUGGESTIONS]
+
+
+async def _months(session: AsyncSession, customer: Customer) -> list[str]:
+    months = await queries.months_with_documents(session, customer.id, INVOICE, customer.timezone)
+    # English names: the period parser reads them whatever the customer's language.
+    return [formatting.month_year(month, "en_US") for month in months]

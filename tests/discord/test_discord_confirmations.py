@@ -1,0 +1,101 @@
+"""Confirmation buttons: only the asker, once, until expiry, and still after a restart.
+The throwaway command also shows a new handler appearing in Discord with no Discord code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import discord
+import pytest
+from pydantic import Field
+from sqlalchemy import func, select
+
+from bot.discord.door import DiscordDoor
+from core import audit
+from core.models import AuditEvent
+from core.portal import Portal
+from handlers.context import Context
+from handlers.registry import REGISTRY, Arguments, command
+from handlers.reply import Reply
+from tests.conftest import Clock
+from tests.discord.test_discord_door import Bot, sign_in, text_of
+from tests.fakes.discord_api import DEFAULT_GUILD_ID, FakeDiscord
+from tests.fakes.discord_gateway import DEFAULT_USER_ID, component_payload, deliver_interaction, running
+
+OTHER_USER = DEFAULT_USER_ID + 100
+
+
+class StampArguments(Arguments):
+    words: str = Field(description="what to stamp", min_length=1)
+
+
+@pytest.fixture
+def stamp_command() -> Iterator[None]:
+    @command("stamp", summary="Stamp the account (asks first)", mutates=True)
+    async def stamp(ctx: Context, args: StampArguments) -> Reply:
+        if not ctx.confirmed:
+            return await ctx.confirm(Reply.text(f"Stamp {args.words!r}?"), summary=f"Stamp {args.words}",
+                                     arguments=args.model_dump())
+        await audit.record(ctx.session, customer_id=ctx.customer_id, actor=ctx.caller.actor, action="stamp")
+        return Reply.text("Stamped.")
+
+    yield
+    REGISTRY.remove("stamp")
+
+
+async def stamps(portal: Portal) -> int:
+    async with portal.db.unit_of_work() as session:
+        return await session.scalar(select(func.count()).where(AuditEvent.action == "stamp")) or 0
+
+
+@pytest.fixture
+async def bot(demo_portal: Portal, stamp_command: None) -> AsyncIterator[Bot]:
+    async with FakeDiscord(deadline=1.0) as fake:
+        fake.add_member(DEFAULT_USER_ID, "ann")
+        settings = demo_portal.settings.model_copy(update={
+            "discord_token": fake.token, "discord_guild_id": DEFAULT_GUILD_ID, "discord_api_url": fake.api_url})
+        portal = Portal(settings=settings, db=demo_portal.db, clock=demo_portal.clock)
+        door = DiscordDoor(portal)
+        async with running(door.client, fake):
+            await door.tree.sync(guild=discord.Object(DEFAULT_GUILD_ID))
+            yield Bot(fake, door, portal)
+
+
+async def click(bot: Bot, message: dict[str, Any], label: str, user_id: int = DEFAULT_USER_ID) -> dict[str, Any]:
+    delivery = await deliver_interaction(bot.door.client, bot.fake,
+                                         component_payload(message, label=label, user_id=user_id))
+    await delivery.finished()
+    return bot.answer(delivery.id)
+
+
+async def test_buttons_work_once_for_the_asker_even_after_a_restart(bot: Bot) -> None:
+    [group] = bot.fake.commands(guild_id=DEFAULT_GUILD_ID)
+    assert "stamp" in {option["name"] for option in group["options"]}
+    await sign_in(bot)
+    await sign_in(bot, "bob@example.com", user_id=OTHER_USER)
+    preview = await bot.slash("stamp", words="hello")
+    assert "Stamp 'hello'?" in text_of(preview)
+    message = bot.fake.original_message(bot.last_id)
+    assert message is not None
+
+    stranger = await click(bot, message, "Confirm", user_id=OTHER_USER)
+    assert "Only the person who asked" in text_of(stranger) and await stamps(bot.portal) == 0
+
+    # A new process: a new bot object, nothing remembered in memory, the same button.
+    bot.door = DiscordDoor(bot.portal)
+    async with running(bot.door.client, bot.fake):
+        assert "Stamped." in text_of(await click(bot, message, "Confirm"))
+        again = await click(bot, message, "Confirm")
+    assert "already" in text_of(again).lower() and await stamps(bot.portal) == 1
+
+
+async def test_buttons_expire_with_the_pending_action(bot: Bot, clock: Clock) -> None:
+    await sign_in(bot)
+    await bot.slash("stamp", words="late")
+    message = bot.fake.original_message(bot.last_id)
+    assert message is not None
+    clock.advance(hours=1)
+    assert re.search("expired", text_of(await click(bot, message, "Confirm")))
+    assert await stamps(bot.portal) == 0
