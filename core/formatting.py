@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
+from babel.dates import format_skeleton
 from babel.numbers import format_currency, get_currency_precision
 
 DEFAULT_LOCALE = "en_US"
@@ -44,4 +45,5 @@ def date_time(moment: datetime, locale: str | None = None, tz: str | None = None
 
 
 def month_year(moment: datetime, locale: str | None = None) -> str:
-    return babel_date(moment, format="MMMM y", locale=locale_or_default(locale))
+    # A skeleton, not a pattern: languages that inflect month names get the stand-alone form.
+    return format_skeleton("yMMMM", moment, locale=locale_or_default(locale))
