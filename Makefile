@@ -26,7 +26,7 @@ test: install
 	$(BIN)/pytest
 
 bench: install
-	$(BIN)/python -m bench
+	for b in email invoices discord slack; do $(BIN)/python -m bench.bench_$$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
