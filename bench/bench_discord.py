@@ -26,18 +26,23 @@ from tests.fakes.discord_api import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.discord_gateway import DEFAULT_USER_ID, deliver_interaction, running, slash_payload
 
 
-async def measure(client: discord.Client, fake: FakeDiscord, rounds: int, concurrency: int) -> list[float]:
-    latencies: list[float] = []
+async def measure(client: discord.Client, fake: FakeDiscord, rounds: int, concurrency: int
+                  ) -> tuple[list[float], list[float]]:
+    """(interaction -> callback, interaction -> the answer the user reads) per interaction."""
+    callbacks: list[float] = []
+    answers: list[float] = []
 
     async def one(user_id: int) -> None:
         start = time.perf_counter()
         delivery = await deliver_interaction(client, fake, slash_payload("shop", "orders", user_id=user_id))
         await delivery.finished(within=30)
-        latencies.append(time.perf_counter() - start)
+        answers.append(time.perf_counter() - start)
+        [callback] = fake.interaction_responses(delivery.id)
+        callbacks.append(callback.received_at - start)
 
     for _ in range(rounds):
         await asyncio.gather(*(one(DEFAULT_USER_ID + n) for n in range(concurrency)))
-    return latencies
+    return callbacks, answers
 
 
 def bare_bot() -> discord.Client:
@@ -94,9 +99,14 @@ async def main() -> None:
                 ours = await measure(door.client, fake, args.rounds, args.concurrency)
             await portal.close()
 
-    _, bare_p99 = summary("bare discord.py bot", baseline)
-    _, our_p99 = summary("shopkeep (/shop orders)", ours)
-    print(f"p99 ratio: {our_p99 / bare_p99:.2f}x (goal <= 2x)")
+    print("interaction -> callback (what Discord's 3-second deadline measures)")
+    _, bare_p99 = summary("  bare discord.py bot", baseline[0])
+    _, our_p99 = summary("  shopkeep (/shop orders)", ours[0])
+    print(f"  p99 ratio: {our_p99 / bare_p99:.2f}x (goal <= 2x)")
+    print("interaction -> full answer on screen")
+    _, bare_full = summary("  bare discord.py bot", baseline[1])
+    _, our_full = summary("  shopkeep (/shop orders)", ours[1])
+    print(f"  p99 ratio: {our_full / bare_full:.2f}x")
 
 
 if __name__ == "__main__":

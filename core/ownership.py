@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from core.errors import NotFound
 from core.models import Entitlement, License, Order, OrderItem, Product, Subscription
@@ -31,20 +31,23 @@ async def orders_of(session: AsyncSession, customer_id: int) -> list[Order]:
     rows = await session.scalars(
         select(Order)
         .where(Order.customer_id == customer_id)
-        .options(selectinload(Order.items).selectinload(OrderItem.product),
-                 selectinload(Order.items).selectinload(OrderItem.plan))
+        # Two queries whatever the number of orders: items with their product and plan joined in.
+        .options(selectinload(Order.items).options(joinedload(OrderItem.product),
+                                                   joinedload(OrderItem.plan)))
         .order_by(Order.placed_at.desc(), Order.id.desc())
     )
     return list(rows)
 
 
-async def owned_products(session: AsyncSession, customer_id: int) -> list[OwnedProduct]:
+async def owned_products(session: AsyncSession, customer_id: int, *, with_deliverables: bool = False
+                         ) -> list[OwnedProduct]:
+    product = joinedload(Entitlement.product)
     rows = await session.execute(
         select(Entitlement, Subscription)
         .outerjoin(Subscription, Entitlement.subscription_id == Subscription.id)
         .where(Entitlement.customer_id == customer_id)
-        .options(selectinload(Entitlement.product).selectinload(Product.deliverables),
-                 selectinload(Subscription.plan))
+        .options(product.selectinload(Product.deliverables) if with_deliverables else product,
+                 joinedload(Subscription.plan))
         .order_by(Entitlement.created_at, Entitlement.id)
     )
     owned: dict[int, OwnedProduct] = {}
@@ -65,7 +68,7 @@ async def owned_products(session: AsyncSession, customer_id: int) -> list[OwnedP
 
 async def find_owned_product(session: AsyncSession, customer_id: int, ref: str) -> OwnedProduct:
     """A product by the customer's number, slug, or (part of) its name."""
-    products = await owned_products(session, customer_id)
+    products = await owned_products(session, customer_id, with_deliverables=True)
     wanted = ref.strip().lstrip("#").lower()
     if not products:
         raise NotFound("You don't own any products yet.")

@@ -75,9 +75,9 @@ class DiscordDoor:
                       extras={CREATE_INVITE: self.create_invite})
 
     async def run(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
-        if command.slow:
-            # PDFs may take longer than Discord's three seconds: acknowledge first.
-            await interaction.response.defer(ephemeral=True, thinking=True)
+        # Acknowledge before any work: Discord's three seconds then hold however busy the
+        # database is or however long a PDF takes; the answer follows as a private followup.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         caller = await self.caller(interaction.user)
         line = " ".join([command.name, *(str(v) for v in values.values())])
         reply = await self.dispatcher.run(caller, command, values, line=line)
@@ -104,15 +104,16 @@ class DiscordDoor:
         if interaction.type is not discord.InteractionType.component:
             return
         custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if not custom_id.startswith((CONFIRM, CANCEL, RUN)):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
         caller = await self.caller(interaction.user)
         if custom_id.startswith(CONFIRM):
             line = f"confirm {custom_id.removeprefix(CONFIRM)}"
         elif custom_id.startswith(CANCEL):
             line = f"cancel-request {custom_id.removeprefix(CANCEL)}"
-        elif custom_id.startswith(RUN):
-            line = custom_id.removeprefix(RUN)
         else:
-            return
+            line = custom_id.removeprefix(RUN)
         if custom_id.startswith((CONFIRM, CANCEL)) and caller.customer_id is None:
             await self.send(interaction, Reply.error("Only the person who asked can confirm this."))
             return

@@ -357,6 +357,8 @@ class RecordedRequest:
     parts: list[Part]
     status: int = 0
     response: Any = None
+    # When the request arrived (time.perf_counter), for latency measurements.
+    received_at: float = field(default_factory=time.perf_counter)
 
     @property
     def ok(self) -> bool:
