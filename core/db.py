@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import Select, event, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -58,6 +58,20 @@ class Database:
         """One transaction: committed when the block succeeds, rolled back on any error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    async def claim(self, model: Any, due: Select[Any], **values: Any) -> list[Any]:
+        """Take the rows `due` selects (by id) and set `values` on them, in one atomic UPDATE.
+
+        Workers use it to lease queued work: SQLite serializes writers, and on PostgreSQL SKIP
+        LOCKED lets several processes claim side by side without ever taking the same row.
+        """
+        if not self.is_sqlite:
+            due = due.with_for_update(skip_locked=True)
+        async with self.unit_of_work() as session:
+            rows = await session.scalars(
+                update(model).where(model.id.in_(due.scalar_subquery())).values(**values)
+                .returning(model).execution_options(synchronize_session=False))
+            return sorted(rows, key=lambda row: row.id)
 
     async def upgrade(self) -> list[str]:
         """Apply pending migrations; returns the revisions applied."""

@@ -53,17 +53,8 @@ async def claim(portal: Portal, batch: int = 10) -> list[InboundMail]:
         .order_by(InboundMail.id)
         .limit(batch)
     )
-    if not portal.db.is_sqlite:
-        due = due.with_for_update(skip_locked=True)
-    async with portal.db.unit_of_work() as session:
-        rows = await session.scalars(
-            update(InboundMail)
-            .where(InboundMail.id.in_(due.scalar_subquery()))
-            .values(status=PROCESSING, lease_until=now + LEASE, attempts=InboundMail.attempts + 1)
-            .returning(InboundMail)
-            .execution_options(synchronize_session=False)
-        )
-        return sorted(rows, key=lambda mail: mail.id)
+    return await portal.db.claim(InboundMail, due, status=PROCESSING, lease_until=now + LEASE,
+                                 attempts=InboundMail.attempts + 1)
 
 
 async def finish(session: AsyncSession, portal: Portal, mail_id: int, *, answered: bool,

@@ -153,17 +153,8 @@ class OutboxSender:
             .order_by(OutboundMail.id)
             .limit(self.batch)
         )
-        if not self.portal.db.is_sqlite:
-            due = due.with_for_update(skip_locked=True)
-        async with self.portal.db.unit_of_work() as session:
-            rows = await session.scalars(
-                update(OutboundMail)
-                .where(OutboundMail.id.in_(due.scalar_subquery()))
-                .values(status=SENDING, next_attempt_at=now + LEASE, attempts=OutboundMail.attempts + 1)
-                .returning(OutboundMail)
-                .execution_options(synchronize_session=False)
-            )
-            return sorted(rows, key=lambda mail: mail.id)
+        return await self.portal.db.claim(OutboundMail, due, status=SENDING, next_attempt_at=now + LEASE,
+                                          attempts=OutboundMail.attempts + 1)
 
     async def _attempt(self, mail: OutboundMail) -> int:
         try:
