@@ -57,6 +57,16 @@ def pending_id_from_token(portal: Portal, token: str) -> int:
     return int(pending_id)
 
 
+async def owner_of(session: AsyncSession, portal: Portal, token: str) -> int | None:
+    """The customer a confirmation token belongs to, or None when it is not valid."""
+    try:
+        pending_id = pending_id_from_token(portal, token)
+    except (NotFound, Conflict):
+        return None
+    pending = await session.get(PendingAction, pending_id)
+    return pending.customer_id if pending else None
+
+
 async def find(session: AsyncSession, portal: Portal, customer_id: int, *,
                token: str | None = None, code: str | None = None) -> PendingAction:
     if token is not None:

@@ -12,7 +12,7 @@ from discord import app_commands
 
 from bot.discord.commands import build_group
 from bot.discord.render import CANCEL, CONFIRM, RUN, render
-from core import chat_access, identity
+from core import chat_access, identity, pending
 from core.background import poll
 from core.portal import Portal
 from handlers.commands.community import CREATE_INVITE
@@ -114,13 +114,13 @@ class DiscordDoor:
             line = f"cancel-request {custom_id.removeprefix(CANCEL)}"
         else:
             line = custom_id.removeprefix(RUN)
-        if custom_id.startswith((CONFIRM, CANCEL)) and caller.customer_id is None:
-            await self.send(interaction, Reply.error("Only the person who asked can confirm this."))
-            return
-        reply = await self.dispatcher.handle_line(caller, line)
-        if not reply.ok and "nothing waiting" in reply.plain_text():
-            reply = Reply.error("Only the person who asked can confirm this, and only once.")
-        await self.send(interaction, reply)
+        if custom_id.startswith((CONFIRM, CANCEL)):
+            async with self.portal.db.unit_of_work() as session:
+                owner = await pending.owner_of(session, self.portal, line.split(" ", 1)[1])
+            if owner is not None and owner != caller.customer_id:
+                await self.send(interaction, Reply.error("Only the person who asked can confirm this."))
+                return
+        await self.send(interaction, await self.dispatcher.handle_line(caller, line))
 
     # ---------------------------------------------------------------- invites and roles
 
