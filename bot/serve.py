@@ -14,7 +14,7 @@ from bot.discord import start as start_discord
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
 from bot.slack import mount as mount_slack
-from bot.web import create_app
+from bot.web import AFTER_PURCHASE, create_app
 from config.settings import Settings, split_listen
 from core import demo
 from core.catalog import read_catalog, sync_catalog
@@ -70,9 +70,11 @@ async def serve(settings: Settings, *, with_demo: bool = False,
         target = settings.mail_relay or f"{settings.outbox_dir}/ (no relay set)"
         log.info("outgoing mail to %s", target)
 
+        app[AFTER_PURCHASE].append(outbox.wakeup.set)
         discord_door = await start_discord(portal)
         if discord_door is not None:
             stack.push_async_callback(discord_door.close)
+            app[AFTER_PURCHASE].append(discord_door.reconcile_wakeup.set)
             log.info("Discord: /%s synced%s", settings.discord_command,
                      f" to server {settings.discord_guild_id}" if settings.discord_guild_id else " globally")
 

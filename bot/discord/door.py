@@ -24,7 +24,7 @@ from handlers.suggest import suggest
 
 log = logging.getLogger("shopkeep.discord")
 EPHEMERAL_DM_FAILED = 50007
-RECONCILE_INTERVAL = 600.0
+RECONCILE_INTERVAL = 300.0  # purchases through the webhook wake it at once
 # Commands after which the caller's roles may have changed.
 LINK_COMMANDS = {"verify", "logout"}
 

@@ -50,6 +50,13 @@ async def verify(ctx: Context, args: VerifyArguments) -> Reply:
         paragraphs.append(f"This {ctx.caller.platform} account was linked to "
                           f"{link.previous_customer.email} before; it now belongs to "
                           f"{result.customer.email}.")
+    if link is not None:
+        others = [other for other in await identity.links_of(ctx.session, result.customer.id)
+                  if other.platform == link.link.platform and other.id != link.link.id]
+        if others:
+            names = ", ".join(other.display_name or other.account_id for other in others)
+            paragraphs.append(f"{result.customer.email} is also linked to another {link.link.platform} "
+                              f"account ({names}); `logout` there if that is not you any more.")
     paragraphs.append("Send `orders` to see everything you own.")
     return Reply.text(*paragraphs, title="Welcome back")
 

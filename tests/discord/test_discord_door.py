@@ -168,3 +168,9 @@ async def test_reconcile_repairs_a_member_who_left_and_came_back(bot: Bot) -> No
     assert MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID)
     await bot.door.reconcile()
     assert MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID)
+
+
+async def test_a_second_discord_account_on_the_same_email_is_pointed_out(bot: Bot) -> None:
+    await sign_in(bot)
+    second = await sign_in(bot, user_id=DEFAULT_USER_ID + 7)
+    assert "also linked to another discord account (ann)" in text_of(second)

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 
-from bot.web import create_app
+from bot.web import AFTER_PURCHASE, create_app
 from core.models import Download, Entitlement, License
 from core.portal import Portal
 from handlers.dispatcher import Dispatcher
@@ -20,9 +20,15 @@ from tests.conftest import WEBHOOK_SECRET, Clock
 from tests.helpers import caller_for, sent_mail, text_of
 
 
+WOKEN: list[str] = []
+
+
 @pytest.fixture
 async def client(demo_portal: Portal) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(create_app(demo_portal))) as client:
+    app = create_app(demo_portal)
+    WOKEN.clear()
+    app[AFTER_PURCHASE].append(lambda: WOKEN.append("purchase"))
+    async with TestClient(TestServer(app)) as client:
         yield client
 
 
@@ -45,6 +51,7 @@ async def test_purchase_gives_access_at_once(client: TestClient[Any, Any], demo_
 
     replay = await client.post("/api/purchases", data=raw, headers=headers)
     assert replay.status == 200 and (await replay.json())["order"] == order["order"]
+    assert WOKEN == ["purchase"], "workers are woken for the new purchase only"
 
     carol = await caller_for(demo_portal, "carol@example.com")
     async with demo_portal.db.unit_of_work() as session:
