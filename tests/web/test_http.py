@@ -19,7 +19,6 @@ from handlers.dispatcher import Dispatcher
 from tests.conftest import WEBHOOK_SECRET, Clock
 from tests.helpers import caller_for, sent_mail, text_of
 
-
 WOKEN: list[str] = []
 
 
