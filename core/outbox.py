@@ -56,14 +56,17 @@ async def queue(session: AsyncSession, portal: Portal, message: EmailMessage, *,
     now = portal.now()
     if "Date" not in message:
         message["Date"] = formatdate(now.timestamp(), usegmt=True)
+    recipient = parseaddr(str(message["To"]))[1]
+    # An internationalized address cannot be written as encoded words: raw UTF-8 (RFC 6532).
+    policy = None if recipient.isascii() else message.policy.clone(utf8=True)
     mail = OutboundMail(
         created_at=now,
         next_attempt_at=now,
         kind=kind,
-        recipient=parseaddr(str(message["To"]))[1],
+        recipient=recipient,
         subject=str(message["Subject"]),
         message_id=str(message["Message-ID"]),
-        raw=message.as_bytes(),
+        raw=message.as_bytes(policy=policy),
     )
     session.add(mail)
     await session.flush()
@@ -110,6 +113,7 @@ class SmtpRelay:
             use_tls=implicit_tls,
             start_tls=True if starttls else False if not implicit_tls else None,
             tls_context=ssl.create_default_context() if (implicit_tls or starttls) else None,
+            mail_options=None if (self.sender + mail.recipient).isascii() else ["SMTPUTF8"],
             timeout=30,
         )
 
@@ -159,7 +163,7 @@ class OutboxSender:
     async def _attempt(self, mail: OutboundMail) -> int:
         try:
             await self.transport.send(mail)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except Exception as exc:  # anything the relay or TLS throws: retried later, never lost
             await self._deferred(mail, exc)
             return 0
         async with self.portal.db.unit_of_work() as session:
