@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html import escape
 
+from bot.mail.headers import header_text
 from bot.mail.policy import confirmation_address
 from bot.mail.render import reply_html, reply_text
 from core import outbox
 from core.portal import Portal
+from handlers.parser import looks_like_card_number
 from handlers.reply import Reply
 
 SHORT_HELP = ("Write one command per line, in the subject or at the top of the message, for "
@@ -43,7 +45,9 @@ def _confirm_hint(portal: Portal, reply: Reply) -> str | None:
 
 
 def compose(portal: Portal, original: EmailMessage, to: str, answer: Answer) -> EmailMessage:
-    subject = str(original.get("Subject") or "").strip() or "your message"
+    subject = " ".join(header_text(original, "Subject").split())
+    if not subject or looks_like_card_number(subject):
+        subject = "your message"
     text_parts: list[str] = []
     html_parts: list[str] = []
     if answer.notice:
@@ -70,10 +74,10 @@ def compose(portal: Portal, original: EmailMessage, to: str, answer: Answer) -> 
              + "\n".join(html_parts) + "</body></html>",
     )
     message.replace_header("Auto-Submitted", "auto-replied")
-    original_id = str(original.get("Message-ID") or "").strip()
-    if original_id:
+    original_id = header_text(original, "Message-ID").strip()
+    if original_id.isascii() and original_id:
         message["In-Reply-To"] = original_id
-        references = str(original.get("References") or "").split()
+        references = [r for r in header_text(original, "References").split() if r.isascii()]
         message["References"] = " ".join([*references[-10:], original_id])
     if answer.confirmation_token:
         message["Reply-To"] = confirmation_address(portal.settings.portal_address,

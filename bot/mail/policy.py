@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import getaddresses
+
+from bot.mail.headers import header_texts, unescape
 
 BULK_PRECEDENCE = {"bulk", "junk", "list"}
 ROBOT_LOCAL_PARTS = {"mailer-daemon", "postmaster", "mail-daemon", "noreply", "no-reply",
                      "do-not-reply", "donotreply"}
+
+
+# local@domain.tld: no spaces, quotes or brackets, a dot in the domain; any script (SMTPUTF8).
+PLAIN_ADDRESS = re.compile(r"[^\s@\"<>(),;:\\\[\]]+@(?:[^\s@\"<>(),;:\\\[\].]+\.)+[^\s@\"<>(),;:\\\[\].]+")
 
 
 def _split(address: str) -> tuple[str, str]:
@@ -45,20 +50,20 @@ def token_from_recipients(recipients: list[str], portal_address: str) -> str | N
 
 
 def sender_address(message: EmailMessage) -> str | None:
-    """The one address in From, lower-cased; None when missing, garbled or several."""
-    header = message.get_all("From") or []
-    if len(header) != 1:
+    """The one address in From, lower-cased; None when missing, garbled or several.
+    Internationalized addresses (SMTPUTF8) are fine."""
+    headers = message.get_all("From") or []
+    if len(headers) != 1:
         return None
-    addresses = [addr for _, addr in getaddresses([str(header[0])]) if addr]
-    if len(addresses) != 1:
+    # The parsed header knows quoted display names ("Müller, Alice" <a@b>); fall back to text.
+    parsed = getattr(headers[0], "addresses", None)
+    if parsed is not None:
+        addresses = [unescape(a.addr_spec) for a in parsed if a.username]
+    else:
+        addresses = [addr for _, addr in getaddresses([unescape(str(headers[0]))]) if addr]
+    if len(addresses) != 1 or not PLAIN_ADDRESS.fullmatch(addresses[0]):
         return None
-    try:
-        parsed = Address(addr_spec=addresses[0])
-    except (ValueError, IndexError, TypeError):
-        return None
-    if not parsed.username or "." not in parsed.domain:
-        return None
-    return f"{parsed.username}@{parsed.domain}".lower()
+    return addresses[0].lower()
 
 
 def should_not_reply(message: EmailMessage, *, envelope_from: str | None, portal_address: str,
@@ -67,7 +72,7 @@ def should_not_reply(message: EmailMessage, *, envelope_from: str | None, portal
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         return "bounce (empty envelope sender)"
     candidates = [envelope_from or ""] + [addr for _, addr in getaddresses(
-        [str(h) for h in message.get_all("From") or []])]
+        header_texts(message, "From"))]
     for address in candidates:
         if not address:
             continue
@@ -100,21 +105,28 @@ _PROPERTY = re.compile(r"([a-z]+\.[a-z]+)\s*=\s*\"?([^\s;\"]+)\"?", re.I)
 
 
 def _without_comments(value: str) -> str:
+    # A reason="..." may hold anything (even "dkim=pass"), comments may nest: drop both.
+    value = re.sub(r'\breason\s*=\s*"(?:[^"\\]|\\.)*"', "reason=given", value, flags=re.I)
     previous = None
-    while previous != value:  # nested comments
+    while previous != value:
         previous, value = value, re.sub(r"\([^()]*\)", " ", value)
     return value
 
 
 def _aligned(domain: str, sender_domain: str) -> bool:
-    domain = domain.lower().lstrip("@").rsplit("@", 1)[-1]
+    # Relaxed alignment: the signing domain is the From domain or a parent of it (never a
+    # bare top-level domain).
+    domain = domain.lower().lstrip("@").rsplit("@", 1)[-1].rstrip(".")
+    if "." not in domain:
+        return False
     return sender_domain == domain or sender_domain.endswith("." + domain)
 
 
 def trusted_authentication(message: EmailMessage, *, trusted_authserv_id: str | None,
                            sender: str) -> bool:
     """True when our own MTA (its authserv-id) stamped a DMARC pass, or a DKIM pass whose signing
-    domain matches the From domain. Anyone can add such a header, so others' are ignored."""
+    domain matches the From domain. Anyone can add such a header, so others' are ignored; the
+    MTA must drop headers that arrive carrying its own authserv-id (RFC 8601, section 5)."""
     if not trusted_authserv_id:
         return False
     _, sender_domain = _split(sender)

@@ -1,4 +1,9 @@
-"""Reading commands out of a received message: the subject, then the first lines of the body."""
+"""Reading commands out of a received message: the subject, then the first lines of the body.
+
+Quoted replies are cut off by mail-parser-reply (Gmail, Outlook, Apple Mail headers in many
+languages); the rules here cover what it leaves: stop words, signatures, `>` quotes, and a reply
+that has nothing of its own above the quoted message.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,31 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 import html2text
-from mailparser_reply import EmailReplyParser
+from mailparser_reply.parser import EmailMessage as ReplyFragments
 
-# Reply and forward prefixes in the languages customers commonly write in.
+from bot.mail.headers import header_text
+from handlers.parser import parse_line
+
+# Reply and forward prefixes in the languages customers commonly write in, and [list tags].
 SUBJECT_PREFIX = re.compile(
     r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif|r|enc|odp|ynt|vl|ref|réf)\s*(?:\[\d+\])?\s*:\s*"
     r"|\[[^\]]*\]\s*)+", re.I)
-STOP_WORDS = {"end", "stop", "thanks", "thank you", "thanks!", "thank you!", "cheers", "regards",
-              "best", "best regards", "kind regards", "merci", "danke"}
-SIGNATURE = re.compile(r"^(--\s*|__+|—)$")
+STOP_WORDS = {"end", "stop", "thanks", "thank you", "thx", "cheers", "regards", "best regards",
+              "kind regards", "merci", "danke"}
+SIGNATURE = re.compile(r"^(?:--\s*|__+|—)$")
+# Phone and webmail footers the reply parser keeps inside the newest reply.
+SENT_FROM = re.compile(r"^(?:sent from my |get outlook for |sent from outlook|von meinem .* gesendet)",
+                       re.I)
 QUOTE_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "sv", "pl"]
+# Where clients start the quoted message in HTML: Outlook (optionally after an <hr>),
+# Gmail, Yahoo, Thunderbird, and any <blockquote> (Apple Mail, most others).
+HTML_QUOTE_START = re.compile(
+    r"(?:<hr[^>]*>\s*)?<div[^>]+id=[\"']?(?:divRplyFwdMsg|appendonsend)"
+    r"|<div[^>]+class=[\"']?(?:gmail_quote|yahoo_quoted|moz-cite-prefix)"
+    r"|<blockquote", re.I)
+MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>])")
+# Only the top of a message can hold commands; the rest is never read, so never parsed.
+READ_AT_MOST = 20_000
 
 
 @dataclass
@@ -28,15 +48,16 @@ class MailCommands:
 
 
 def html_to_text(html: str) -> str:
+    """The customer's own text of an HTML mail, without the message it quotes."""
     converter = html2text.HTML2Text()
     converter.body_width = 0
     converter.ignore_images = True
     converter.ignore_links = True
     converter.ignore_emphasis = True
-    # Outlook marks where the quoted message starts; keep only what is above it.
-    html = re.split(r"<div[^>]+id=[\"']?(?:divRplyFwdMsg|appendonsend)", html, maxsplit=1, flags=re.I)[0]
-    html = re.split(r"<blockquote", html, maxsplit=1, flags=re.I)[0]
-    return converter.handle(html)
+    converter.ignore_tables = True
+    text = converter.handle(HTML_QUOTE_START.split(html, maxsplit=1)[0])
+    # html2text escapes Markdown ("1\.", "\-"); commands are plain words, so take them back.
+    return MARKDOWN_ESCAPE.sub(r"\1", text)
 
 
 def repair_latin1(text: str) -> str:
@@ -55,12 +76,14 @@ def clean_subject(subject: str) -> str:
 
 
 def body_text(message: EmailMessage) -> str:
+    """The first text part (plain preferred, HTML converted), decoded from any charset."""
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
     try:
         content = part.get_content()
-    except (LookupError, UnicodeDecodeError):
+    except (LookupError, UnicodeDecodeError, AssertionError):
+        # An unknown or lying charset: Latin-1 never fails and keeps ASCII commands intact.
         payload = part.get_payload(decode=True) or b""
         content = payload.decode("latin-1") if isinstance(payload, bytes) else str(payload)
     if not isinstance(content, str):
@@ -70,44 +93,69 @@ def body_text(message: EmailMessage) -> str:
     return repair_latin1(content)
 
 
-def _latest_reply(text: str) -> str:
-    text = text.replace("\r\n", "\n")
-    latest = EmailReplyParser(languages=QUOTE_LANGUAGES).parse_reply(text)
-    return text if latest is None else latest
+def latest_reply(text: str) -> str:
+    """The newest part of a reply chain: what the customer wrote above the quoted message."""
+    text = text.replace("\r\n", "\n")[:READ_AT_MOST]
+    fragments = ReplyFragments(text=text, languages=list(QUOTE_LANGUAGES)).read().replies
+    if not fragments:
+        return text
+    newest = fragments[0]
+    # The library skips an empty first fragment; then the customer wrote nothing of their own
+    # (Outlook puts "From: ... Sent: ..." at the very top, without ">" on the quoted lines).
+    return "" if newest.headers else newest.content
+
+
+def _is_stop(line: str) -> bool:
+    return line.lower().rstrip(".!,") in STOP_WORDS
+
+
+def _ends_reading(raw_line: str, line: str) -> bool:
+    return (bool(SIGNATURE.match(raw_line.strip())) or raw_line.startswith("-- ")
+            or line.startswith(">") or _is_stop(line) or bool(SENT_FROM.match(line)))
+
+
+def _unread(lines: list[str]) -> int:
+    count = 0
+    for raw_line in lines:
+        line = " ".join(raw_line.split())
+        if line and _ends_reading(raw_line, line):
+            break
+        count += bool(line)
+    return count
 
 
 def read_commands(message: EmailMessage, *, max_lines: int = 10, max_unknown: int = 5,
                   is_known: Callable[[str], bool] | None = None) -> MailCommands:
+    """Commands in the subject (if it starts with one) and in the body, one per line."""
     known = is_known or (lambda word: True)
+
+    def command_word(line: str) -> str | None:
+        invocation = parse_line(line)
+        return invocation.word if invocation and known(invocation.word) else None
+
     found = MailCommands()
-    subject = clean_subject(str(message.get("Subject") or ""))
-    if subject and known(subject.split()[0]):
+    subject = clean_subject(header_text(message, "Subject"))
+    if subject and command_word(subject):
         found.subject_command = subject
         found.commands.append(subject)
 
     unknown = 0
-    for raw_line in _latest_reply(body_text(message)).split("\n"):
+    lines = latest_reply(body_text(message)).split("\n")
+    for index, raw_line in enumerate(lines):
         line = " ".join(raw_line.split())
-        if SIGNATURE.match(raw_line.strip()) or raw_line.startswith("-- "):
-            break
-        if line.startswith(">"):
-            break
         if not line:
             continue
-        if line.lower().rstrip(".!,") in STOP_WORDS:
+        if _ends_reading(raw_line, line):
             break
         if len(found.commands) >= max_lines or unknown >= max_unknown:
-            found.ignored.append(line)
-            continue
-        if not known(line.split()[0].lstrip("/!")):
+            rest = _unread(lines[index:])
+            found.ignored.append(line if rest == 1 else f"(the remaining {rest} lines were not read)")
+            break
+        if command_word(line) is None:
             unknown += 1
             found.ignored.append(line)
             continue
-        if line == found.subject_command:
+        if found.subject_command and line.casefold() == found.subject_command.casefold():
             continue  # "Re: orders" with "orders" in the body runs once
         found.commands.append(line)
-    if unknown >= max_unknown:
-        found.ignored = found.ignored[:max_unknown] + (
-            [f"(and {len(found.ignored) - max_unknown} more lines)"]
-            if len(found.ignored) > max_unknown else [])
     return found

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 from pydantic import Field
+from sqlalchemy import select
 
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
-from core import audit
+from core import audit, inbox, outbox
 from core.db import Database
+from core.models import InboundMail
 from core.outbox import OutboxSender
 from core.portal import Portal
 from handlers.context import Context
@@ -33,6 +35,7 @@ class MailDesk:
     port: int
     worker: MailWorker
     relay: CapturingRelay
+    server: asyncio.Server
 
     async def send(self, raw: bytes | EmailMessage, *, sender: str = "alice@example.com",
                    recipients: tuple[str, ...] = (PORTAL,)) -> None:
@@ -67,7 +70,7 @@ async def desk(demo_portal: Portal) -> AsyncIterator[MailDesk]:
     port = free_port()
     server = await start_smtp_server(portal, "127.0.0.1", port)
     try:
-        yield MailDesk(portal, port, MailWorker(portal), relay)
+        yield MailDesk(portal, port, MailWorker(portal), relay, server)
     finally:
         server.close()
         await server.wait_closed()
@@ -146,16 +149,59 @@ async def test_legacy_charsets_and_encoded_subjects(desk: MailDesk) -> None:
     assert "> reveal 3" in reply and "Danke für alles – “schön”" in reply
 
 
+async def test_iso_8859_1_body_and_utf8_encoded_subject(desk: MailDesk) -> None:
+    raw = ("From: alice@example.com\r\nTo: portal@shop.test\r\n"
+           "Subject: =?UTF-8?B?UmU6IG9yZGVycw==?=\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+           "\r\nproduct ebook\r\nMerci beaucoup, =E0 bient=F4t\r\n").encode("ascii")
+    reply = text(await desk.exchange(raw))
+    assert reply.index("> orders") < reply.index("> product ebook")
+    assert "Merci beaucoup, à bientôt" in reply
+
+
+async def test_outlook_original_message_and_reply_with_nothing_above_the_quote(desk: MailDesk) -> None:
+    original = ("orders\r\n\r\n-----Original Message-----\r\nFrom: Test Store <portal@shop.test>\r\n"
+                "Sent: Tuesday, March 3, 2026 10:00 AM\r\nTo: alice@example.com\r\nSubject: RE: help\r\n"
+                "\r\nproduct 3\r\n")
+    reply = text(await desk.exchange(mail(original, subject="RE: your message")))
+    assert "> orders" in reply and "> product 3" not in reply
+    nothing = original.split("-----Original Message-----\r\n", 1)[1]
+    reply = text(await desk.exchange(mail(nothing, subject="RE: your message")))
+    assert "> product 3" not in reply and "> help" in reply  # nothing to run: short help
+
+
+async def test_product_and_help_and_a_suggestion(desk: MailDesk) -> None:
+    reply = text(await desk.exchange(mail("product pixel-studio\nhelp\nordrs\n")))
+    assert "> product pixel-studio" in reply and "Pixel Studio" in reply
+    assert "> help" in reply and "orders" in reply.split("> help", 1)[1]
+    assert 'ordrs   (did you mean "orders"?)' in reply
+
+
+async def test_card_numbers_never_come_back_by_email(desk: MailDesk) -> None:
+    reply = await desk.exchange(mail("orders\n4111 1111 1111 1111\nproduct 4242424242424242\n",
+                                     subject="card 4111111111111111"))
+    raw = reply.as_string()
+    assert "4111" not in raw and "4242" not in raw
+    assert "looks like a card number" in text(reply)
+
+
 class NoteArguments(Arguments):
     text: str = Field(min_length=1)
 
 
+NOTES: list[str] = []  # every note that really ran, to count changes
+
+
 @pytest.fixture
 def note_command() -> Iterator[None]:
+    """A throwaway command that changes something (an audit entry) and says so."""
+    NOTES.clear()
+
     @command("note", summary="Leave a note on the account", mutates=True)
     async def note(ctx: Context, args: NoteArguments) -> Reply:
         await audit.record(ctx.session, customer_id=ctx.customer_id, actor=ctx.caller.actor,
                            action="note", text=args.text)
+        NOTES.append(args.text)
         return Reply.text(f"Noted: {args.text}")
 
     yield
@@ -164,21 +210,31 @@ def note_command() -> Iterator[None]:
 
 TRUSTED = "mx.shop.test; dkim=pass header.d=example.com header.s=s1; dmarc=pass header.from=example.com"
 FORGED = "mx.attacker.test; dkim=pass header.d=example.com; dmarc=pass header.from=example.com"
+UNALIGNED = "mx.shop.test; dkim=pass header.d=bulk-mailer.example.net; dmarc=fail header.from=example.com"
 
 
 @pytest.mark.usefixtures("note_command")
 async def test_changes_run_with_a_trusted_dkim_pass(desk: MailDesk) -> None:
     reply = await desk.exchange(mail("note hello", Authentication_Results=TRUSTED))
     assert "Noted: hello" in text(reply) and reply["Reply-To"] is None
+    assert NOTES == ["hello"]
+
+
+def code_in(message: EmailMessage) -> str:
+    return text(message).split('"confirm ')[1].split('"')[0]
 
 
 @pytest.mark.usefixtures("note_command")
+@pytest.mark.parametrize("authentication", [FORGED, UNALIGNED, None], ids=["forged", "unaligned", "none"])
 @pytest.mark.parametrize("how", ["reply", "code"])
-async def test_unverified_changes_need_a_confirmation_round_trip(desk: MailDesk, how: str) -> None:
-    asked = await desk.exchange(mail("note hello", Authentication_Results=FORGED))
-    assert "Noted" not in text(asked) and "confirm" in text(asked)
+async def test_unverified_changes_need_a_confirmation_round_trip(
+        desk: MailDesk, how: str, authentication: str | None) -> None:
+    headers = {"Authentication_Results": authentication} if authentication else {}
+    asked = await desk.exchange(mail("note Hello World", **headers))
+    assert "Noted" not in text(asked) and "confirm" in text(asked) and NOTES == []
     reply_to = str(asked["Reply-To"])
     assert reply_to.startswith("portal+") and reply_to.endswith("@shop.test")
+    assert asked["To"] == "alice@example.com"
     if how == "reply":
         # The customer's reply quotes our message, subject and all; only the confirmation runs.
         answer = mail(f"yes\n\nOn Tue, Shop wrote:\n> {text(asked)}", subject=f"Re: {asked['Subject']}")
@@ -187,21 +243,41 @@ async def test_unverified_changes_need_a_confirmation_round_trip(desk: MailDesk,
         done = await desk.exchange(answer, recipients=(reply_to,))
         again = await desk.exchange(mail("yes", subject="Re: again"), recipients=(reply_to,))
     else:
-        code = text(asked).split('"confirm ')[1].split('"')[0]
+        code = code_in(asked)
         done = await desk.exchange(mail(f"confirm {code}"))
-        again = await desk.exchange(mail(f"confirm {code}"))
-    assert "Noted: hello" in text(done)
+        again = await desk.exchange(mail(f"confirm {code.lower()}"))
+    assert "Noted: Hello World" in text(done)
     assert "already done" in text(again)
+    assert NOTES == ["Hello World"]  # exactly once, arguments with their case
+
+
+@pytest.mark.usefixtures("note_command")
+async def test_someone_else_cannot_use_a_confirmation(desk: MailDesk) -> None:
+    asked = await desk.exchange(mail("note mine"))
+    reply_to = str(asked["Reply-To"])
+    answer = await desk.exchange(mail("yes", sender="bob@example.com"), recipients=(reply_to,))
+    assert answer["To"] == "bob@example.com" and "Noted" not in text(answer)
+    code = await desk.exchange(mail(f"confirm {code_in(asked)}", sender="bob@example.com"))
+    assert "Noted" not in text(code) and NOTES == []
 
 
 @pytest.mark.parametrize(("headers", "envelope_sender"), [
     ({}, ""),
     ({"From": "MAILER-DAEMON@example.com"}, "bounces@example.com"),
+    ({}, "MAILER-DAEMON@mx.example.com"),
+    ({"From": "postmaster@example.com"}, "postmaster@example.com"),
     ({"Auto-Submitted": "auto-replied"}, "alice@example.com"),
+    ({"Auto-Submitted": "auto-generated"}, "alice@example.com"),
     ({"Precedence": "bulk"}, "alice@example.com"),
+    ({"Precedence": "junk"}, "alice@example.com"),
+    ({"Precedence": "list"}, "alice@example.com"),
     ({"List-Id": "<news.example.com>"}, "alice@example.com"),
     ({"From": PORTAL}, PORTAL),
+    ({"From": "Shop <portal+17.1800000000.abcdefghijklmnopqrst@shop.test>"}, "alice@example.com"),
     ({"X-Shopkeep-Loop": PORTAL}, "alice@example.com"),
+    ({"X-Autoreply": "yes"}, "alice@example.com"),
+    ({"X-Auto-Response-Suppress": "All"}, "alice@example.com"),
+    ({"From": "Alice <alice@example.com>, Bob <bob@example.com>"}, "alice@example.com"),
 ])
 async def test_never_answers_robots_lists_or_itself(desk: MailDesk, headers: dict[str, str],
                                                      envelope_sender: str) -> None:
@@ -212,6 +288,9 @@ async def test_never_answers_robots_lists_or_itself(desk: MailDesk, headers: dic
     await desk.send(message, sender=envelope_sender)
     await desk.deliver()
     assert desk.relay.messages == []
+    async with desk.portal.db.unit_of_work() as session:
+        outcome = await session.scalar(select(InboundMail.outcome))
+    assert outcome and outcome.startswith("no reply")
 
 
 async def test_unknown_sender_gets_a_polite_answer_about_nothing_else(desk: MailDesk) -> None:
@@ -235,14 +314,18 @@ async def test_refusals_at_the_smtp_door(desk: MailDesk) -> None:
     assert "552" in str(too_big.value)
 
 
+@pytest.mark.usefixtures("note_command")
 async def test_hourly_limit_then_one_notice_then_silence(desk: MailDesk) -> None:
     for n in range(5):
         await desk.exchange(mail("orders", Message_ID=f"<r{n}@example.com>"))
-    notice = await desk.exchange(mail("orders", Message_ID="<r5@example.com>"))
-    assert "pausing answers" in text(notice)
-    await desk.send(mail("orders", Message_ID="<r6@example.com>"))
+    notice = await desk.exchange(mail("note over the limit", Message_ID="<r5@example.com>",
+                                      Authentication_Results=TRUSTED))
+    assert "pausing answers" in text(notice) and "Noted" not in text(notice)
+    await desk.send(mail("note still over", Message_ID="<r6@example.com>", Authentication_Results=TRUSTED))
     await desk.deliver()
-    assert len(desk.relay.messages) == 6
+    assert len(desk.relay.messages) == 6 and NOTES == []  # over the limit nothing runs
+    desk.portal.clock.advance(minutes=61)  # type: ignore[attr-defined]
+    assert "Noted: later" in text(await desk.exchange(mail("note later", Authentication_Results=TRUSTED)))
 
 
 async def test_a_resent_message_is_answered_once(desk: MailDesk) -> None:
@@ -254,15 +337,59 @@ async def test_a_resent_message_is_answered_once(desk: MailDesk) -> None:
 
 
 async def test_a_restart_after_250_still_answers_once(desk: MailDesk, database_url: Any) -> None:
-    await desk.send(mail("orders", Message_ID="<crash@example.com>"))  # stored, then "the process dies"
+    await desk.send(mail("orders", Message_ID="<crash@example.com>"))
+    # The process dies right after its 250: no worker ran, everything stops.
+    desk.server.close()
+    await desk.server.wait_closed()
+    await desk.portal.db.close()
     restarted = Portal(settings=desk.portal.settings, db=Database(*database_url), clock=desk.portal.clock)
     try:
         assert await MailWorker(restarted).process_pending() == 1
         assert await MailWorker(restarted).process_pending() == 0
         await OutboxSender(restarted).send_due()
+        await OutboxSender(restarted).send_due()
     finally:
         await restarted.close()
-    assert len(desk.relay.messages) == 1
+    assert [str(m["In-Reply-To"]) for m in desk.relay.messages] == ["<crash@example.com>"]
+
+
+async def test_a_worker_dying_mid_message_is_replaced_once_its_lease_ends(desk: MailDesk) -> None:
+    await desk.send(mail("orders", Message_ID="<lease@example.com>"))
+    assert len(await inbox.claim(desk.portal)) == 1  # claimed, then its worker dies
+    assert await desk.worker.process_pending() == 0  # still leased to the dead worker
+    desk.portal.clock.advance(minutes=3)  # type: ignore[attr-defined]
+    assert await desk.worker.process_pending() == 1
+    await desk.deliver()
+    assert [str(m["In-Reply-To"]) for m in desk.relay.messages] == ["<lease@example.com>"]
+
+
+@pytest.mark.usefixtures("note_command")
+async def test_a_trusted_change_is_not_repeated_after_a_crash(desk: MailDesk) -> None:
+    await desk.send(mail("note once", Authentication_Results=TRUSTED))
+    await inbox.claim(desk.portal)  # the first worker may have run it before dying
+    desk.portal.clock.advance(minutes=3)  # type: ignore[attr-defined]
+    await desk.deliver()
+    (reply,) = desk.relay.messages
+    assert "Noted" not in text(reply) and "confirm" in text(reply) and NOTES == []
+
+
+async def test_relay_down_then_up_delivers_once(desk: MailDesk) -> None:
+    await desk.relay.stop()
+    await desk.send(mail("orders", Message_ID="<down@example.com>"))
+    await desk.deliver()
+    async with desk.portal.db.unit_of_work() as session:
+        queued = (await outbox.listing(session))[0]  # the newest
+    assert queued.status == "queued" and queued.last_error
+    await desk.relay.start()
+    await OutboxSender(desk.portal).send_due()
+    assert desk.relay.messages == []  # backing off: not due yet
+    desk.portal.clock.advance(minutes=2)  # type: ignore[attr-defined]
+    await OutboxSender(desk.portal).send_due()
+    await OutboxSender(desk.portal).send_due()
+    assert [str(m["In-Reply-To"]) for m in desk.relay.messages] == ["<down@example.com>"]
+    async with desk.portal.db.unit_of_work() as session:
+        rows = await outbox.listing(session)
+    assert [row.status for row in rows if row.id == queued.id] == ["sent"]
 
 
 async def test_two_workers_never_answer_the_same_message(desk: MailDesk, database_url: Any) -> None:
@@ -291,3 +418,17 @@ async def test_invoice_march_comes_back_as_a_pdf_attachment(desk: MailDesk) -> N
     for attachment in attachments:
         data = attachment.get_content()
         assert isinstance(data, bytes) and data.startswith(b"%PDF")
+
+
+async def test_smtputf8_sender_gets_an_answer(desk: MailDesk) -> None:
+    message = mail("orders", sender="José <josé@exämple.com>")
+
+    def send() -> None:
+        with smtplib.SMTP("127.0.0.1", desk.port, timeout=10) as session:
+            session.send_message(message, from_addr="josé@exämple.com", to_addrs=[PORTAL],
+                                 mail_options=["SMTPUTF8"])
+
+    await asyncio.to_thread(send)
+    await desk.deliver()
+    (reply,) = desk.relay.messages
+    assert reply["To"] == "josé@exämple.com" and "could not find a customer account" in text(reply)
