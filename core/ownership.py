@@ -72,7 +72,7 @@ async def find_owned_product(session: AsyncSession, customer_id: int, ref: str) 
     wanted = ref.strip().lstrip("#").lower()
     if not products:
         raise NotFound("You don't own any products yet.")
-    if wanted.isdigit():
+    if wanted.isdecimal():  # isdigit() also admits "²", which int() refuses
         match = [p for p in products if p.number == int(wanted)]
     else:
         match = [p for p in products if wanted in (p.product.slug, p.product.name.lower())]

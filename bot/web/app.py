@@ -19,7 +19,7 @@ from core import downloads
 from core.errors import InvalidInput, NotFound
 from core.models import Order
 from core.portal import Portal
-from core.purchases import PurchaseRequest, existing_order, record_purchase
+from core.purchases import PurchaseRequest, record_purchase
 from core.security import TokenExpired, TokenInvalid
 
 log = logging.getLogger("shopkeep.http")
@@ -110,13 +110,17 @@ async def purchases(request: web.Request) -> web.Response:
         return _problem(503, "the purchases API is off: set SHOPKEEP_WEBHOOK_SECRET")
     body = await request.read()
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, ""), expected):
+    # Bytes, because compare_digest refuses non-ASCII text and a forged header may carry any.
+    given = request.headers.get(SIGNATURE_HEADER, "").encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(given, expected.encode()):
         return _problem(401, f"bad or missing {SIGNATURE_HEADER}")
     try:
         data = json.loads(body)
         purchase = PurchaseRequest.model_validate(data)
     except json.JSONDecodeError as exc:
         return _problem(422, f"the body is not JSON: {exc.msg}")
+    except UnicodeDecodeError:
+        return _problem(422, "the body is not JSON: it is not UTF-8 text")
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "body"
@@ -129,12 +133,11 @@ async def purchases(request: web.Request) -> web.Response:
         field = exc.message.partition(":")[0]
         return _problem(422, exc.message, field)
     except IntegrityError:
-        # The same external id arrived twice at once; the other request created the order.
+        # A concurrent request stored the same order (same external id) or the same new
+        # customer first; once more, now that its rows are visible, gives the right answer.
         async with portal.db.unit_of_work() as session:
-            order = await existing_order(session, purchase.external_id)
-            if order is None:
-                raise
-            answer = _order_json(order, False)
+            result = await record_purchase(session, portal, purchase)
+            answer = _order_json(result.order, result.created)
     if answer["created"]:
         for wake in request.app[AFTER_PURCHASE]:
             wake()

@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core import downloads
 from core.catalog import read_catalog, sync_catalog
 from core.demo import DEMO_CATALOG
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.models import Deliverable, Plan, Product
 from core.portal import Portal
+from handlers.dispatcher import Dispatcher
+from tests.helpers import caller_for
 
 
 async def counts(portal: Portal) -> tuple[int, int, int]:
@@ -47,7 +50,66 @@ async def test_changes_update_and_removals_deactivate(portal: Portal, tmp_path: 
     assert ebook_plan is not None and ebook_plan.price == 2500
 
 
+def without_block(text: str, block_start: str, block_end: str) -> str:
+    start = text.index(block_start)
+    return text[:start] + text[text.index(block_end, start):]
+
+
+async def test_removed_plans_and_deliverables_are_kept_but_inactive(demo_portal: Portal,
+                                                                   tmp_path: Path) -> None:
+    alice = await caller_for(demo_portal, "alice@example.com")
+    assert alice.customer_id is not None
+    before = await counts(demo_portal)
+    async with demo_portal.db.unit_of_work() as session:
+        pdf = await session.scalar(select(Deliverable).where(Deliverable.key == "pdf"))
+        assert pdf is not None
+        old_link = downloads.link_for(demo_portal, alice.customer_id, pdf).url.rpartition("/d/")[2]
+
+    text = DEMO_CATALOG.read_text()
+    text = without_block(text, '  [[products.plans]]\n  slug = "basic"', '  [[products.plans]]\n  slug = "monthly"')
+    text = without_block(text, '  [[products.deliverables]]\n  key = "pdf"', '  [[products.deliverables]]\n  key = "checklist"')
+    changed = tmp_path / "catalog.toml"
+    changed.write_text(text)
+    assert await sync(demo_portal, changed) == "updated: ebook, maker-pro"
+    assert await sync(demo_portal, changed) == "catalog is up to date"
+    assert await counts(demo_portal) == before, "nothing is deleted: past orders point at it"
+    async with demo_portal.db.unit_of_work() as session:
+        basic = await session.scalar(select(Plan).where(Plan.slug == "basic"))
+        pdf = await session.scalar(select(Deliverable).where(Deliverable.key == "pdf"))
+        assert basic is not None and not basic.active
+        assert pdf is not None and not pdf.active
+        with pytest.raises(NotFound):
+            await downloads.resolve(session, demo_portal, old_link)
+
+    ebook = await Dispatcher(demo_portal).handle_line(alice, "product ebook")
+    assert ebook.ok and [link.label for link in ebook.links] == ["Bonus: launch checklist (Notion template)"]
+
+    assert await sync(demo_portal, DEMO_CATALOG) == "updated: ebook, maker-pro"
+    async with demo_portal.db.unit_of_work() as session:
+        assert all(await session.scalars(select(Plan.active)))
+        assert all(await session.scalars(select(Deliverable.active)))
+
+
+async def test_a_product_put_back_is_active_again(portal: Portal, tmp_path: Path) -> None:
+    await sync(portal, DEMO_CATALOG)
+    text = DEMO_CATALOG.read_text()
+    shorter = tmp_path / "catalog.toml"
+    shorter.write_text(text[:text.index('[[products]]\nslug = "founders-circle"')])
+    assert await sync(portal, shorter) == "deactivated: founders-circle"
+    assert await sync(portal, DEMO_CATALOG) == "updated: founders-circle"
+    async with portal.db.unit_of_work() as session:
+        assert all(await session.scalars(select(Product.active)))
+
+
 @pytest.mark.parametrize(("snippet", "message"), [
+    ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n', r"products\[e\].plans: Field required"),
+    ('[[products]]\nslug="Bad Slug"\nname="E"\nkind="one_time"\n[[products.plans]]\nslug="s"\nname="S"\n'
+     'price=1\ncurrency="USD"\n', r"products\[Bad Slug\].slug"),
+    ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[[products.plans]]\nslug="s"\nname="S"\n'
+     'price=-1\ncurrency="USD"\n', r"products\[e\].plans\[s\].price"),
+    ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[[products.plans]]\nslug="s"\nname="S"\nprice=1\n'
+     'currency="USD"\n[[products.deliverables]]\nkind="link"\nlabel="x"\n', r"products\[e\].deliverables\[0\]: .*needs `url`"),
+    ('products = [\n', r"bad\.toml: "),
     ('[[products]]\nslug="pro"\nname="Pro"\nkind="subscription"\n[[products.plans]]\nslug="m"\nname="M"\n'
      'price=1\ncurrency="USD"\n', r"products\[pro\]: .*subscription plans need an interval"),
     ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[[products.plans]]\nslug="s"\nname="S"\nprice=1\n'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from sqlalchemy import select
@@ -94,7 +95,11 @@ async def test_only_a_keyed_hash_of_the_code_is_stored(demo_portal: Portal) -> N
     code = await latest_code(demo_portal, "bob@example.com")
     async with demo_portal.db.unit_of_work() as session:
         challenge = await session.scalar(select(CodeChallenge).where(CodeChallenge.code_hash.is_not(None)))
-    assert challenge is not None and code not in (challenge.code_hash or "")
+    assert challenge is not None and challenge.code_hash
+    stored = " ".join(str(getattr(challenge, column.key)) for column in CodeChallenge.__table__.columns)
+    assert code not in stored
+    unkeyed = {hashlib.sha256(text.encode()).hexdigest() for text in (code, f"bob@example.com\x00{code}")}
+    assert challenge.code_hash not in unkeyed, "a six-digit code hashed without a key is trivially reversed"
 
 
 async def test_a_chat_account_is_linked_and_can_switch(demo_portal: Portal) -> None:
@@ -110,3 +115,53 @@ async def test_a_chat_account_is_linked_and_can_switch(demo_portal: Portal) -> N
     assert (await dispatcher.handle_line(caller, "logout")).ok
     async with demo_portal.db.unit_of_work() as session:
         assert list(await session.scalars(select(ChatLink))) == []
+
+
+async def test_the_per_email_limit_ignores_spelling_and_is_the_same_for_strangers(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    spellings = ["bob@example.com", "BOB@example.com", " Bob@Example.COM ", "<bob@example.com>",
+                 "bob@EXAMPLE.com"]
+    known = [await dispatcher.handle_line(stranger(f"k{n}"), f"login {s}") for n, s in enumerate(spellings)]
+    unknown = [await dispatcher.handle_line(stranger(f"u{n}"), "login ghost@example.com") for n in range(5)]
+    assert all(reply.ok for reply in known + unknown)
+    sixth_known = await dispatcher.handle_line(stranger("k9"), "login Bob@example.com")
+    sixth_unknown = await dispatcher.handle_line(stranger("u9"), "login ghost@example.com")
+    assert not sixth_known.ok and sixth_known.plain_text() == sixth_unknown.plain_text()
+
+
+async def test_a_code_only_works_for_the_caller_who_asked(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    asker, thief = stranger("asker", "discord"), stranger("thief", "discord")
+    await dispatcher.handle_line(asker, "login bob@example.com")
+    code = await latest_code(demo_portal, "bob@example.com")
+    assert not (await dispatcher.handle_line(thief, f"verify {code}")).ok
+    assert thief.customer_id is None
+    assert (await dispatcher.handle_line(asker, f"verify {code}")).ok
+
+
+async def test_a_new_login_replaces_the_old_code(demo_portal: Portal) -> None:
+    dispatcher, caller = Dispatcher(demo_portal), stranger()
+    await dispatcher.handle_line(caller, "login bob@example.com")
+    first = await latest_code(demo_portal, "bob@example.com")
+    await dispatcher.handle_line(caller, "login bob@example.com")
+    second = await latest_code(demo_portal, "bob@example.com")
+    if first != second:
+        assert not (await dispatcher.handle_line(caller, f"verify {first}")).ok
+    assert (await dispatcher.handle_line(caller, f"verify {second}")).ok
+    assert caller.customer_id is not None
+
+
+async def test_verify_without_login_and_for_an_unknown_address(demo_portal: Portal) -> None:
+    dispatcher, caller = Dispatcher(demo_portal), stranger()
+    assert "login" in (await dispatcher.handle_line(caller, "verify 123456")).plain_text()
+    await dispatcher.handle_line(caller, "login ghost@example.com")
+    guesses = [await dispatcher.handle_line(caller, f"verify {n:06d}") for n in range(5)]
+    assert not any(reply.ok for reply in guesses) and caller.customer_id is None
+    assert "4 tries left" in guesses[0].plain_text(), "the same answer as a known address"
+
+
+async def test_the_code_mail_goes_only_to_the_customer(demo_portal: Portal) -> None:
+    await Dispatcher(demo_portal).handle_line(stranger(), "login Bob@Example.com")
+    [mail] = await sent_mail(demo_portal, kind="code")
+    assert mail["To"] == "bob@example.com" and mail["Auto-Submitted"] == "auto-generated"
+    assert mail["From"].addresses[0].addr_spec == "portal@shop.test"

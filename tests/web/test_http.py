@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -13,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 
 from bot.web import AFTER_PURCHASE, create_app
-from core.models import Download, Entitlement, License
+from core.models import Customer, Download, Entitlement, License, Order, OutboundMail
 from core.portal import Portal
 from handlers.dispatcher import Dispatcher
 from tests.conftest import WEBHOOK_SECRET, Clock
@@ -62,7 +63,48 @@ async def test_purchase_gives_access_at_once(client: TestClient[Any, Any], demo_
     assert len(invites) == 1 and "portal@shop.test" in text_of(invites[0])
 
 
+async def test_purchase_creates_the_customer_with_access_and_one_invite(client: TestClient[Any, Any],
+                                                                        demo_portal: Portal) -> None:
+    raw, headers = signed({**PURCHASE, "external_id": "ord_2002", "items": [{"product": "ebook"}]})
+    assert (await client.post("/api/purchases", data=raw, headers=headers)).status == 201
+    assert (await client.post("/api/purchases", data=raw, headers=headers)).status == 200
+    async with demo_portal.db.unit_of_work() as session:
+        carol = await session.scalar(select(Customer).where(Customer.email == "carol@example.com"))
+        assert carol is not None and carol.name == "Carol"
+        orders = list(await session.scalars(select(Order).where(Order.customer_id == carol.id)))
+        entitlements = list(await session.scalars(select(Entitlement).where(Entitlement.customer_id == carol.id)))
+        invites = await session.scalar(select(func.count()).select_from(OutboundMail)
+                                       .where(OutboundMail.recipient == "carol@example.com"))
+    assert len(orders) == 1 and orders[0].external_id == "ord_2002"
+    assert [e.status for e in entitlements] == ["active"]
+    assert invites == 1, "a replay sends no second invite"
+
+
+async def test_the_same_purchase_arriving_at_once_makes_one_order(client: TestClient[Any, Any],
+                                                                 demo_portal: Portal) -> None:
+    raw, headers = signed({**PURCHASE, "external_id": "ord_race"})
+    answers = await asyncio.gather(*[client.post("/api/purchases", data=raw, headers=headers)
+                                     for _ in range(4)])
+    assert sorted(a.status for a in answers) == [200, 200, 200, 201]
+    assert len({(await a.json())["order"] for a in answers}) == 1
+
+
+async def test_two_purchases_of_a_new_customer_at_once_both_succeed(client: TestClient[Any, Any],
+                                                                    demo_portal: Portal) -> None:
+    bodies = [signed({**PURCHASE, "email": "dave@example.com", "external_id": f"ord_d{n}"})
+              for n in range(3)]
+    answers = await asyncio.gather(*[client.post("/api/purchases", data=raw, headers=headers)
+                                     for raw, headers in bodies])
+    assert [a.status for a in answers] == [201, 201, 201]
+    assert len({(await a.json())["customer_id"] for a in answers}) == 1
+
+
 @pytest.mark.parametrize(("body", "field"), [
+    ({**PURCHASE, "items": [{"product": "pixel-studio", "quantity": 0}]}, "items.0.quantity"),
+    ({**PURCHASE, "items": [{"product": "ebook", "plan": "nope"}]}, "items"),
+    ({**PURCHASE, "currency": "usd"}, "currency"),
+    ({**PURCHASE, "surprise": 1}, "surprise"),
+    ({key: value for key, value in PURCHASE.items() if key != "email"}, "email"),
     ({**PURCHASE, "email": "not-an-address"}, "email"),
     ({**PURCHASE, "items": []}, "items"),
     ({**PURCHASE, "items": [{"product": "nope"}]}, "items"),
@@ -77,14 +119,26 @@ async def test_bad_bodies_name_the_field(client: TestClient[Any, Any], body: dic
     assert problem["error"].startswith(field) and problem["field"].startswith(field)
 
 
-async def test_bad_signature_and_bad_json(client: TestClient[Any, Any]) -> None:
+async def test_bad_signature_and_bad_json(client: TestClient[Any, Any], demo_portal: Portal) -> None:
     raw, headers = signed(PURCHASE)
     assert (await client.post("/api/purchases", data=raw)).status == 401
     tampered = raw.replace(b"Carol", b"Mallory")
     assert (await client.post("/api/purchases", data=tampered, headers=headers)).status == 401
-    raw, headers = signed(b"{not json")
-    response = await client.post("/api/purchases", data=raw, headers=headers)
-    assert response.status == 422 and "not JSON" in (await response.json())["error"]
+    bare = {**headers, "X-Shopkeep-Signature": headers["X-Shopkeep-Signature"].removeprefix("sha256=")}
+    assert (await client.post("/api/purchases", data=raw, headers=bare)).status == 401
+    other_key = hmac.new(b"another secret", raw, hashlib.sha256).hexdigest()
+    forged = {**headers, "X-Shopkeep-Signature": f"sha256={other_key}"}
+    assert (await client.post("/api/purchases", data=raw, headers=forged)).status == 401
+    # A header with non-ASCII bytes is just a wrong signature, not a server error.
+    odd = {**headers, "X-Shopkeep-Signature": "sha256=\u00e9".encode().decode("latin-1")}
+    assert (await client.post("/api/purchases", data=raw, headers=odd)).status == 401
+    async with demo_portal.db.unit_of_work() as session:
+        assert await session.scalar(select(Customer).where(Customer.email == "carol@example.com")) is None
+
+    for body in (b"{not json", b'{"email": "\xe9"}'):
+        raw, headers = signed(body)
+        response = await client.post("/api/purchases", data=raw, headers=headers)
+        assert response.status == 422 and "not JSON" in (await response.json())["error"]
 
 
 async def ebook_link(portal: Portal, email: str = "alice@example.com") -> str:
@@ -107,8 +161,11 @@ async def test_download_get_head_and_range(client: TestClient[Any, Any], demo_po
 
     part = await client.get(path, headers={"Range": "bytes=100-199"})
     assert part.status == 206 and await part.read() == body[100:200]
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(body)}"
+    tail = await client.get(path, headers={"Range": "bytes=-10"})
+    assert tail.status == 206 and await tail.read() == body[-10:]
     async with demo_portal.db.unit_of_work() as session:
-        assert await session.scalar(select(func.count()).select_from(Download)) == 2  # GETs, not HEAD
+        assert await session.scalar(select(func.count()).select_from(Download)) == 3  # GETs, not HEAD
 
 
 async def test_expired_tampered_and_revoked_links(client: TestClient[Any, Any], demo_portal: Portal,
@@ -117,7 +174,9 @@ async def test_expired_tampered_and_revoked_links(client: TestClient[Any, Any], 
     customer, deliverable, expiry, signature = path.removeprefix("/d/").split(".")
     other_signature = ("a" if signature[0] != "a" else "b") + signature[1:]
     for forged in (f"{int(customer) + 1}.{deliverable}.{expiry}.{signature}",
-                   f"{customer}.{deliverable}.{expiry}.{other_signature}", "garbage"):
+                   f"{customer}.{deliverable}.{expiry}.{other_signature}",
+                   f"{customer}.{deliverable}.{int(expiry) + 3600}.{signature}",
+                   f"{customer}.{deliverable}.{expiry}.{signature[:-1]}\u00e9", "garbage"):
         response = await client.get(f"/d/{forged}")
         assert response.status == 403 and "Traceback" not in await response.text()
 
