@@ -24,7 +24,7 @@ from config.settings import load_settings
 from core import demo
 from core.outbox import OutboxSender
 from core.portal import Portal
-from tests.relay import CapturingRelay, free_port
+from tests.relay import free_port
 
 PORTAL = "portal@bench.test"
 COMMANDS_PER_MESSAGE = 2  # "orders" in the subject, "product 2" in the body
@@ -53,17 +53,30 @@ async def send_all(port: int, count: int, concurrency: int) -> None:
 
 
 class AcceptOnly:
+    """The baseline server, and the relay in shopkeep's run: it accepts and counts, nothing more,
+    so both runs pay the same for every SMTP server they talk to."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.reached = asyncio.Event()
+        self.wanted = 0
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.accepted += 1
+        if self.accepted == self.wanted:
+            self.reached.set()
         return "250 OK"
+
+    async def serve(self, port: int) -> asyncio.Server:
+        def protocol() -> Any:
+            return SMTP(self, decode_data=False, enable_SMTPUTF8=True)
+
+        return await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", port)
 
 
 async def bare(count: int, concurrency: int) -> float:
     port = free_port()
-
-    def protocol() -> Any:
-        return SMTP(AcceptOnly(), decode_data=False, enable_SMTPUTF8=True)
-
-    server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", port)
+    server = await AcceptOnly().serve(port)
     start = time.perf_counter()
     await send_all(port, count, concurrency)
     elapsed = time.perf_counter() - start
@@ -73,10 +86,11 @@ async def bare(count: int, concurrency: int) -> float:
 
 
 async def shopkeep(count: int, concurrency: int, database_url: str | None) -> float:
-    relay = CapturingRelay()
-    await relay.start()
+    relay, relay_port = AcceptOnly(), free_port()
+    relay.wanted = count
+    relay_server = await relay.serve(relay_port)
     with tempfile.TemporaryDirectory() as data:
-        settings = load_settings(data_dir=Path(data), portal_address=PORTAL, mail_relay=relay.url,
+        settings = load_settings(data_dir=Path(data), portal_address=PORTAL, mail_relay=f"smtp://127.0.0.1:{relay_port}",
                                  mail_replies_per_hour=count * 2, secret_key="bench-secret-0123456789",
                                  **({"database_url": database_url} if database_url else {}))
         portal = Portal.open(settings)
@@ -91,14 +105,15 @@ async def shopkeep(count: int, concurrency: int, database_url: str | None) -> fl
         tasks = [asyncio.create_task(worker.run()), asyncio.create_task(outbox.run())]
         start = time.perf_counter()
         await send_all(port, count, concurrency)
-        await relay.wait_for(count, within=300)
+        await asyncio.wait_for(relay.reached.wait(), timeout=300)
         elapsed = time.perf_counter() - start
         for task in tasks:
             task.cancel()
         server.close()
         await server.wait_closed()
         await portal.close()
-    await relay.stop()
+    relay_server.close()
+    await relay_server.wait_closed()
     return count / elapsed
 
 

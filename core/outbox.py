@@ -76,6 +76,9 @@ async def queue(session: AsyncSession, portal: Portal, message: EmailMessage, *,
 class Transport(Protocol):
     async def send(self, mail: OutboundMail) -> None: ...
 
+    async def close(self) -> None:
+        """Called after each burst of sending: release whatever `send` kept open."""
+
 
 @dataclass
 class FileTransport:
@@ -92,20 +95,27 @@ class FileTransport:
         tmp.replace(path)
         log.info("mail to %s written to %s: %s", mail.recipient, path, mail.subject)
 
+    async def close(self) -> None:
+        pass
+
 
 @dataclass
 class SmtpRelay:
+    """The operator's relay. One connection carries a whole burst of mail (a new connection,
+    TLS handshake and login per message would cost more than the message); any error drops
+    it, and the next message opens a fresh one."""
+
     url: str
     sender: str  # the envelope sender: the portal address, so bounces come back to us
+    _client: aiosmtplib.SMTP | None = None
 
-    async def send(self, mail: OutboundMail) -> None:
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
         parts = urlsplit(self.url)
         implicit_tls = parts.scheme == "smtps"
         starttls = parts.scheme == "smtp+starttls"
-        await aiosmtplib.send(
-            mail.raw,
-            sender=self.sender,
-            recipients=[mail.recipient],
+        client = aiosmtplib.SMTP(
             hostname=parts.hostname,
             port=parts.port or (465 if implicit_tls else 587 if starttls else 25),
             username=unquote(parts.username) if parts.username else None,
@@ -113,9 +123,39 @@ class SmtpRelay:
             use_tls=implicit_tls,
             start_tls=True if starttls else False if not implicit_tls else None,
             tls_context=ssl.create_default_context() if (implicit_tls or starttls) else None,
-            mail_options=None if (self.sender + mail.recipient).isascii() else ["SMTPUTF8"],
             timeout=30,
         )
+        await client.connect()
+        self._client = client
+        return client
+
+    async def send(self, mail: OutboundMail) -> None:
+        reused = self._client is not None and self._client.is_connected
+        try:
+            await self._send_on(await self._connected(), mail)
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+            await self.close()
+            if not reused:
+                raise
+            # Relays close long-lived connections (idle timers, message limits): one fresh try.
+            await self._send_on(await self._connected(), mail)
+        except Exception:
+            await self.close()  # a refused message or a broken line: start clean next time
+            raise
+
+    async def _send_on(self, client: aiosmtplib.SMTP, mail: OutboundMail) -> None:
+        await client.sendmail(
+            self.sender, [mail.recipient], mail.raw,
+            mail_options=[] if (self.sender + mail.recipient).isascii() else ["SMTPUTF8"])
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
+        try:
+            await client.quit()
+        except aiosmtplib.SMTPException:
+            client.close()
 
 
 def transport_for(portal: Portal) -> Transport:
@@ -142,11 +182,14 @@ class OutboxSender:
     async def send_due(self) -> int:
         """Send every message that is due now; returns how many went out."""
         sent = 0
-        while claimed := await self._claim():
-            for mail in claimed:
-                sent += await self._attempt(mail)
-            if len(claimed) < self.batch:
-                break
+        try:
+            while claimed := await self._claim():
+                for mail in claimed:
+                    sent += await self._attempt(mail)
+                if len(claimed) < self.batch:
+                    break
+        finally:
+            await self.transport.close()
         return sent
 
     async def _claim(self) -> list[OutboundMail]:

@@ -24,6 +24,9 @@ class CapturingRelay:
     port: int = field(default_factory=free_port)
     messages: list[EmailMessage] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    connections: int = 0
+    # Like relays that hang up after a number of messages or an idle timer: None never does.
+    messages_per_connection: int | None = None
     _server: asyncio.Server | None = None
 
     @property
@@ -35,10 +38,20 @@ class CapturingRelay:
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         self.arrived.set()
+        session.messages = getattr(session, "messages", 0) + 1
+        return "250 OK"
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:
+        if self.messages_per_connection and getattr(session, "messages", 0) >= self.messages_per_connection:
+            # Hang up without a word, as a relay whose idle timer ran out does.
+            server.transport.close()
+        envelope.mail_from = address
         return "250 OK"
 
     async def start(self) -> None:
         def protocol() -> Any:
+            self.connections += 1
             return SMTP(self, decode_data=False, enable_SMTPUTF8=True, hostname="relay.test")
 
         self._server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", self.port)

@@ -56,6 +56,31 @@ async def test_relay_down_then_up_delivers_each_message_once(portal: Portal, clo
         await relay.stop()
 
 
+async def test_a_burst_of_mail_shares_one_relay_connection(portal: Portal) -> None:
+    relay = CapturingRelay()
+    await relay.start()
+    try:
+        portal = relayed(portal, relay)
+        await queue_messages(portal, 25)
+        assert await outbox.OutboxSender(portal, batch=10).send_due() == 25
+        assert relay.connections == 1 and len(relay.messages) == 25
+    finally:
+        await relay.stop()
+
+
+async def test_a_relay_that_hangs_up_mid_burst_still_gets_everything_once(portal: Portal) -> None:
+    relay = CapturingRelay(messages_per_connection=3)
+    await relay.start()
+    try:
+        portal = relayed(portal, relay)
+        await queue_messages(portal, 10)
+        assert await outbox.OutboxSender(portal).send_due() == 10, "none left waiting for a retry"
+        assert sorted(str(m["To"]) for m in relay.messages) == sorted(f"c{n}@example.com" for n in range(10))
+        assert relay.connections == 4
+    finally:
+        await relay.stop()
+
+
 async def test_two_senders_never_send_the_same_message(portal: Portal, database_url: Any) -> None:
     relay = CapturingRelay()
     await relay.start()

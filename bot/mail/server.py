@@ -26,6 +26,7 @@ class PortalHandler:
     def __init__(self, portal: Portal, on_stored: Callable[[], None] = lambda: None) -> None:
         self.portal = portal
         self.on_stored = on_stored
+        self.inbox = inbox.InboxWriter(portal)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -40,8 +41,8 @@ class PortalHandler:
         if not isinstance(raw, bytes):
             raw = str(raw).encode("utf-8", "surrogateescape")
         try:
-            stored = await inbox.store(self.portal, raw=raw, envelope_from=envelope.mail_from or "",
-                                       recipients=list(envelope.rcpt_tos))
+            stored = await self.inbox.store(raw=raw, envelope_from=envelope.mail_from or "",
+                                            recipients=list(envelope.rcpt_tos))
         except Exception:
             log.exception("could not store a message from %s", envelope.mail_from)
             return "451 4.3.0 Temporary failure, please try again later"

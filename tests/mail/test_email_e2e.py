@@ -336,6 +336,18 @@ async def test_a_resent_message_is_answered_once(desk: MailDesk) -> None:
     assert len(desk.relay.messages) == 1
 
 
+async def test_many_messages_at_once_are_each_kept_and_answered_once(desk: MailDesk) -> None:
+    # Stored many to a commit: copies arriving in the same commit still count as copies.
+    desk.portal.settings.mail_replies_per_hour = 50
+    messages = [mail("orders", Message_ID=f"<burst{n}@example.com>") for n in range(12)]
+    await asyncio.gather(*(desk.send(m) for m in [*messages, *messages[:4]]))
+    async with desk.portal.db.unit_of_work() as session:
+        assert len(list(await session.scalars(select(InboundMail)))) == 12
+    await desk.deliver()
+    assert sorted(str(m["In-Reply-To"]) for m in desk.relay.messages) == sorted(
+        f"<burst{n}@example.com>" for n in range(12))
+
+
 async def test_a_restart_after_250_still_answers_once(desk: MailDesk, database_url: Any) -> None:
     await desk.send(mail("orders", Message_ID="<crash@example.com>"))
     # The process dies right after its 250: no worker ran, everything stops.
