@@ -109,6 +109,7 @@ async def shopkeep(count: int, concurrency: int, database_url: str | None) -> fl
         elapsed = time.perf_counter() - start
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # let them roll back first
         server.close()
         await server.wait_closed()
         await portal.close()
