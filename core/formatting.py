@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -16,12 +17,19 @@ DEFAULT_LOCALE = "en_US"
 
 
 def locale_or_default(name: str | None) -> str:
+    return str(_locale(name))
+
+
+@lru_cache(maxsize=256)
+def _locale(name: str | None) -> Locale:
+    # Parsed once per name: Babel would otherwise parse and load it on every date and amount.
     try:
-        return str(Locale.parse(name or DEFAULT_LOCALE, sep="_" if "_" in (name or "") else "-"))
+        return Locale.parse(name or DEFAULT_LOCALE, sep="_" if "_" in (name or "") else "-")
     except (UnknownLocaleError, ValueError, TypeError):
-        return DEFAULT_LOCALE
+        return Locale.parse(DEFAULT_LOCALE)
 
 
+@lru_cache(maxsize=256)
 def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
@@ -33,17 +41,17 @@ def money(amount: int, currency: str, locale: str | None = None) -> str:
     """`money(123456, "EUR", "de_DE")` -> '1.234,56 €'; minor units follow the currency."""
     digits = get_currency_precision(currency)
     value = Decimal(amount).scaleb(-digits)
-    return format_currency(value, currency, locale=locale_or_default(locale))
+    return format_currency(value, currency, locale=_locale(locale))
 
 
 def date(moment: datetime, locale: str | None = None, tz: str | None = None) -> str:
-    return babel_date(moment.astimezone(zone(tz)), format="medium", locale=locale_or_default(locale))
+    return babel_date(moment.astimezone(zone(tz)), format="medium", locale=_locale(locale))
 
 
 def date_time(moment: datetime, locale: str | None = None, tz: str | None = None) -> str:
-    return babel_datetime(moment, format="short", tzinfo=zone(tz), locale=locale_or_default(locale))
+    return babel_datetime(moment, format="short", tzinfo=zone(tz), locale=_locale(locale))
 
 
 def month_year(moment: datetime, locale: str | None = None) -> str:
     # A skeleton, not a pattern: languages that inflect month names get the stand-alone form.
-    return format_skeleton("yMMMM", moment, locale=locale_or_default(locale))
+    return format_skeleton("yMMMM", moment, locale=_locale(locale))

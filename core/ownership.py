@@ -27,7 +27,9 @@ class OwnedProduct:
     subscription: Subscription | None
 
 
-async def orders_of(session: AsyncSession, customer_id: int) -> list[Order]:
+async def orders_of(session: AsyncSession, customer_id: int, *, limit: int | None = None,
+                    offset: int = 0) -> list[Order]:
+    """The customer's orders, newest first."""
     rows = await session.scalars(
         select(Order)
         .where(Order.customer_id == customer_id)
@@ -35,6 +37,7 @@ async def orders_of(session: AsyncSession, customer_id: int) -> list[Order]:
         .options(selectinload(Order.items).options(joinedload(OrderItem.product),
                                                    joinedload(OrderItem.plan)))
         .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(limit).offset(offset)
     )
     return list(rows)
 

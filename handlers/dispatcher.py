@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import pending
 from core.errors import PortalError
@@ -41,7 +42,10 @@ class Dispatcher:
         self.registry = registry
 
     async def handle_line(self, caller: Caller, line: str,
-                          policy: ChangePolicy = ChangePolicy.PREVIEW) -> Reply:
+                          policy: ChangePolicy = ChangePolicy.PREVIEW,
+                          session: AsyncSession | None = None) -> Reply:
+        """Run one line. With `session`, a command that only reads runs inside that open
+        transaction instead of a unit of work of its own; every other command gets its own."""
         if looks_like_card_number(line):
             return Reply.error(CARD_REFUSAL)
         invocation = parse_line(line)
@@ -51,7 +55,13 @@ class Dispatcher:
         if command is None or not command.offered_on(caller.platform):
             return self.unknown(invocation.word, caller)
         return await self.run(caller, command, invocation.text, line=invocation.line,
-                              policy=policy)
+                              policy=policy, session=session)
+
+    def only_reads(self, line: str, platform: str) -> bool:
+        """Whether `handle_line` would run nothing that writes (unknown lines run nothing)."""
+        invocation = None if looks_like_card_number(line) else parse_line(line)
+        command = self.registry.get(invocation.word) if invocation else None
+        return command is None or not command.offered_on(platform) or command.reads_only
 
     def unknown(self, word: str, caller: Caller) -> Reply:
         hint = self.registry.suggestions(word, caller.platform) if word else []
@@ -62,7 +72,7 @@ class Dispatcher:
 
     async def run(self, caller: Caller, command: Command, raw: str | dict[str, Any], *,
                   line: str | None = None, policy: ChangePolicy = ChangePolicy.PREVIEW,
-                  confirmed: bool = False) -> Reply:
+                  confirmed: bool = False, session: AsyncSession | None = None) -> Reply:
         line = line or f"{command.name} {raw if isinstance(raw, str) else ''}".strip()
         try:
             arguments = command.parse_arguments(raw)
@@ -71,6 +81,12 @@ class Dispatcher:
                                f" (send `help {command.name}` for more).")
         if command.access is Access.CUSTOMER and caller.customer_id is None:
             return Reply.error(LOGIN_HINT, title="Please sign in")
+        if session is not None and command.reads_only:
+            try:
+                return await command.run(Context(self.portal, session, caller, command, line), arguments)
+            except PortalError as exc:
+                return Reply.error(exc.message)
+            # Anything else goes to the owner of the transaction, which may have to give it up.
         try:
             async with self.portal.db.unit_of_work() as session:
                 ctx = Context(self.portal, session, caller, command, line,

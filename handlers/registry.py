@@ -46,10 +46,17 @@ class Command:
     aliases: tuple[str, ...] = ()
     access: Access = Access.CUSTOMER
     mutates: bool = False
+    # Answers from what is stored and writes nothing, so it may share a transaction with other
+    # reads (the mail worker answers a batch of such messages in one).
+    reads_only: bool = False
     slow: bool = False  # may take over a second (PDFs): chat front doors defer first
     examples: tuple[str, ...] = ()
     details: str | None = None
     platforms: tuple[str, ...] | None = None  # None: every front door
+
+    def __post_init__(self) -> None:
+        if self.mutates and self.reads_only:
+            raise ValueError(f"{self.name}: a command that changes things does not only read")
 
     def offered_on(self, platform: str) -> bool:
         return self.platforms is None or platform in self.platforms
@@ -127,7 +134,8 @@ REGISTRY = Registry()
 
 
 def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
-            access: Access = Access.CUSTOMER, mutates: bool = False, slow: bool = False,
+            access: Access = Access.CUSTOMER, mutates: bool = False, reads_only: bool = False,
+            slow: bool = False,
             examples: tuple[str, ...] = (), platforms: tuple[str, ...] | None = None,
             registry: Registry = REGISTRY) -> Callable[[Handler], Handler]:
     """Register a handler `async def run(ctx: Context, args: SomeArguments) -> Reply`."""
@@ -140,7 +148,7 @@ def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             raise TypeError(f"{name}: the second parameter must be typed with an Arguments model")
         registry.add(Command(
             name=name, summary=summary, run=function, arguments=arguments, aliases=aliases,
-            access=access, mutates=mutates, slow=slow, examples=examples,
+            access=access, mutates=mutates, reads_only=reads_only, slow=slow, examples=examples,
             details=inspect.cleandoc(function.__doc__) if function.__doc__ else None,
             platforms=platforms,
         ))

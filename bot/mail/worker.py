@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -18,7 +19,7 @@ from bot.mail.policy import (
     token_from_recipients,
     trusted_authentication,
 )
-from bot.mail.reading import read_commands
+from bot.mail.reading import MailCommands, read_commands
 from core import inbox, outbox
 from core.background import poll
 from core.customers import by_email
@@ -60,7 +61,23 @@ def with_suggestion(line: str) -> str:
     return f"{line}   (did you mean \"{close[0]}\"?)" if close else line
 
 
+@dataclass
+class Reading:
+    """What a stored message is, before anything is looked up or run."""
+
+    mail: InboundMail
+    message: EmailMessage
+    sender: str | None = None
+    no_reply: str | None = None  # why it must not be answered
+    token: str | None = None  # a reply to a confirmation request carries its token
+    commands: MailCommands = field(default_factory=MailCommands)
+
+
 class MailWorker:
+    """Answers stored mail. Messages that only read are answered many to a transaction;
+    a message that may change something is answered in transactions of its own, so a change
+    is never undone (or redone) because of a neighbour."""
+
     def __init__(self, portal: Portal, dispatcher: Dispatcher | None = None,
                  on_queued: Callable[[], None] = lambda: None) -> None:
         self.portal = portal
@@ -71,81 +88,127 @@ class MailWorker:
     async def process_pending(self) -> int:
         """Process every stored message that is waiting; returns how many were handled."""
         handled = 0
-        while batch := await inbox.claim(self.portal):
+        while batch := await inbox.claim(self.portal, batch=50):
+            reads: list[Reading] = []
             for mail in batch:
                 if mail.attempts > inbox.MAX_ATTEMPTS:
                     # Its worker kept dying on it (no exception to catch): set it aside.
-                    await self._finish(mail, "failed repeatedly; see the log")
-                    handled += 1
+                    await self._set_aside(mail)
                     continue
                 try:
-                    await self.process(mail)
+                    reading = self.read(mail)
                 except Exception:
-                    # Left to its lease: it is tried again, and set aside after a few failures.
-                    log.exception("processing message %s failed", mail.id)
-                    if mail.attempts >= inbox.MAX_ATTEMPTS:
-                        await self._finish(mail, "failed repeatedly; see the log")
-                handled += 1
+                    log.exception("reading message %s failed", mail.id)
+                    await self._failed(mail)
+                    continue
+                if self._only_reads(reading):
+                    reads.append(reading)
+                    continue
+                await self._answer_reads(reads)  # first what came before it: order is kept
+                reads = []
+                await self._answer_alone(reading)
+            await self._answer_reads(reads)
+            handled += len(batch)
         return handled
 
-    async def process(self, mail: InboundMail) -> None:
+    def read(self, mail: InboundMail) -> Reading:
         settings = self.portal.settings
         message = message_from_bytes(mail.raw, policy=default_policy)
         assert isinstance(message, EmailMessage)
-        reason = should_not_reply(message, envelope_from=mail.envelope_from,
-                                  portal_address=settings.portal_address, loop_header=LOOP_HEADER)
-        sender = sender_address(message)
-        if reason is None and sender is None:
-            reason = "no usable From address"
-        if reason is not None or sender is None:
-            await self._finish(mail, f"no reply: {reason}")
-            log.info("message %s: no reply (%s)", mail.id, reason)
-            return
+        reading = Reading(mail, message, sender=sender_address(message))
+        reading.no_reply = should_not_reply(message, envelope_from=mail.envelope_from,
+                                            portal_address=settings.portal_address,
+                                            loop_header=LOOP_HEADER)
+        if reading.no_reply is None and reading.sender is None:
+            reading.no_reply = "no usable From address"
+        if reading.no_reply is not None:
+            return reading
+        reading.token = token_from_recipients(mail.recipients.get("to", []), settings.portal_address)
+        if reading.token is None:
+            reading.commands = read_commands(message, max_lines=settings.mail_max_lines,
+                                             is_known=is_email_command)
+        return reading
 
-        async with self.portal.db.unit_of_work() as session:
-            customer = await by_email(session, sender)
-            to = customer.email if customer else sender
-            allowance = await self._allowance(session, to)
+    def _only_reads(self, reading: Reading) -> bool:
+        return reading.token is None and all(
+            self.dispatcher.only_reads(line, "email") for line in reading.commands.commands)
+
+    async def _answer_reads(self, readings: list[Reading]) -> None:
+        if not readings:
+            return
+        try:
+            async with self.portal.db.unit_of_work() as session:
+                for reading in readings:
+                    await self._answer(reading, session, shared=True)
+        except Exception:
+            # Nothing of the batch was kept, and nothing in it changed anything: answer each
+            # on its own, so one bad message cannot hold up the others.
+            log.exception("answering %d messages together failed; answering each alone", len(readings))
+            for reading in readings:
+                await self._answer_alone(reading)
+            return
+        self.on_queued()
+
+    async def _answer_alone(self, reading: Reading) -> None:
+        try:
+            async with self.portal.db.unit_of_work() as session:
+                await self._answer(reading, session, shared=False)
+        except Exception:
+            # Left to its lease: it is tried again, and set aside after a few failures.
+            log.exception("processing message %s failed", reading.mail.id)
+            await self._failed(reading.mail)
+            return
+        self.on_queued()
+
+    async def _answer(self, reading: Reading, session: AsyncSession, *, shared: bool) -> None:
+        """Decide and queue the one reply (or none) to a message, and mark it done, in `session`.
+        Commands run in it too when `shared`; otherwise each in a transaction of its own."""
+        mail, settings = reading.mail, self.portal.settings
+        if reading.no_reply is not None or reading.sender is None:
+            await self._finish(session, mail, f"no reply: {reading.no_reply}")
+            log.info("message %s: no reply (%s)", mail.id, reading.no_reply)
+            return
+        customer = await by_email(session, reading.sender)
+        to = customer.email if customer else reading.sender
+        allowance = await self._allowance(session, to)
         if allowance is None:
-            await self._finish(mail, "no reply: hourly limit reached")
+            await self._finish(session, mail, "no reply: hourly limit reached")
             return
         if allowance == "limit_notice":
             # Checked before any command runs: over the limit, nothing is read or changed.
-            await self._reply(mail, message, to, Answer(notice=LIMIT_NOTICE.format(
-                limit=settings.mail_replies_per_hour)), kind="limit_notice")
+            answer = Answer(notice=LIMIT_NOTICE.format(limit=settings.mail_replies_per_hour))
+            await self._reply(session, reading, to, answer, kind="limit_notice")
             return
-
         answer = Answer()
         if customer is None:
             answer.notice = NO_ACCOUNT
         else:
-            await self._run_commands(mail, message, sender, customer.id, customer.email, answer)
-        await self._reply(mail, message, to, answer, kind="reply")
+            caller = Caller(platform="email", account_id=customer.email, customer_id=customer.id,
+                            display_name=customer.email)
+            await self._run_commands(reading, caller, answer, session if shared else None)
+        await self._reply(session, reading, to, answer, kind="reply")
 
-    async def _run_commands(self, mail: InboundMail, message: EmailMessage, sender: str,
-                            customer_id: int, email: str, answer: Answer) -> None:
+    async def _run_commands(self, reading: Reading, caller: Caller, answer: Answer,
+                            session: AsyncSession | None) -> None:
         settings = self.portal.settings
-        caller = Caller(platform="email", account_id=email, customer_id=customer_id,
-                        display_name=email)
-        trusted = trusted_authentication(message, trusted_authserv_id=settings.trusted_authserv_id,
-                                         sender=sender)
+        trusted = trusted_authentication(reading.message, trusted_authserv_id=settings.trusted_authserv_id,
+                                         sender=caller.account_id)
         # A second attempt may follow a crash after a change already ran: ask, never repeat.
-        policy = (ChangePolicy.PRECONFIRMED if trusted and mail.attempts <= 1
+        policy = (ChangePolicy.PRECONFIRMED if trusted and reading.mail.attempts <= 1
                   else ChangePolicy.ROUND_TRIP)
-        token = token_from_recipients(mail.recipients.get("to", []), settings.portal_address)
-        if token:
+        if reading.token:
             # A reply to a confirmation request: that, and nothing quoted in it, is the command.
             answer.sections.append(("confirm", await self.dispatcher.handle_line(
-                caller, f"confirm {token}", policy)))
+                caller, f"confirm {reading.token}", policy)))
             return
-        commands = read_commands(message, max_lines=settings.mail_max_lines,
-                                 is_known=is_email_command)
+        commands = reading.commands
         answer.ignored = [with_suggestion(line) for line in commands.ignored]
         for line in commands.commands:
-            reply = await self.dispatcher.handle_line(caller, line, policy)
+            reply = await self.dispatcher.handle_line(caller, line, policy, session)
             answer.sections.append((shown(line), reply))
         if not commands.commands:
-            answer.sections.append(("help", await self.dispatcher.handle_line(caller, "help")))
+            answer.sections.append(("help", await self.dispatcher.handle_line(
+                caller, "help", session=session)))
 
     async def _allowance(self, session: AsyncSession, to: str) -> str | None:
         """"reply" under the hourly limit, "limit_notice" once when it is reached, else None."""
@@ -156,18 +219,23 @@ class MailWorker:
             return None
         return "limit_notice"
 
-    async def _finish(self, mail: InboundMail, outcome: str) -> None:
-        async with self.portal.db.unit_of_work() as session:
-            await inbox.finish(session, self.portal, mail.id, answered=False, outcome=outcome)
+    async def _finish(self, session: AsyncSession, mail: InboundMail, outcome: str) -> None:
+        await inbox.finish(session, self.portal, mail.id, answered=False, outcome=outcome)
 
-    async def _reply(self, mail: InboundMail, message: EmailMessage, to: str, answer: Answer,
-                     *, kind: str) -> None:
+    async def _set_aside(self, mail: InboundMail) -> None:
         async with self.portal.db.unit_of_work() as session:
-            reply = compose(self.portal, message, to, answer)
-            await outbox.queue(session, self.portal, reply, kind=kind)
-            await inbox.finish(session, self.portal, mail.id, answered=True,
-                               outcome=f"{kind} with {len(answer.sections)} answer(s)")
-        self.on_queued()
+            await self._finish(session, mail, "failed repeatedly; see the log")
+
+    async def _failed(self, mail: InboundMail) -> None:
+        if mail.attempts >= inbox.MAX_ATTEMPTS:
+            await self._set_aside(mail)
+
+    async def _reply(self, session: AsyncSession, reading: Reading, to: str, answer: Answer, *,
+                     kind: str) -> None:
+        reply = compose(self.portal, reading.message, to, answer)
+        await outbox.queue(session, self.portal, reply, kind=kind)
+        await inbox.finish(session, self.portal, reading.mail.id, answered=True,
+                           outcome=f"{kind} with {len(answer.sections)} answer(s)")
 
     async def run(self, interval: float = 5.0) -> None:
         await poll(self.process_pending, self.wakeup, interval=interval, log=log)

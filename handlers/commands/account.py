@@ -76,7 +76,7 @@ async def logout(ctx: Context, args: NoArguments) -> Reply:
 
 
 @command("whoami", summary="Show which account you are signed in as", access=Access.ANYONE,
-         aliases=("me", "account"))
+         aliases=("me", "account"), reads_only=True)
 async def whoami(ctx: Context, args: NoArguments) -> Reply:
     if ctx.caller.customer_id is None:
         return Reply.text("You're not signed in. Send `login you@example.com` to sign in.",

@@ -50,7 +50,8 @@ async def _nothing_in(ctx: Context, customer: Customer, kind: str, period: Perio
 
 
 @command("invoices", summary="List your invoices, newest first", aliases=("billing", "history"),
-         examples=("invoices", "invoices 2026", "invoices last quarter", "invoices page 2"))
+         examples=("invoices", "invoices 2026", "invoices last quarter", "invoices page 2"),
+         reads_only=True)
 async def invoices(ctx: Context, args: ListArguments) -> Reply:
     customer = await ctx.customer()
     text = args.period or ""

@@ -14,7 +14,7 @@ class HelpArguments(Arguments):
 
 
 @command("help", summary="List what you can do, or explain one command", access=Access.ANYONE,
-         aliases=("?", "commands"), examples=("help", "help product"))
+         aliases=("?", "commands"), examples=("help", "help product"), reads_only=True)
 async def help_command(ctx: Context, args: HelpArguments) -> Reply:
     platform = ctx.caller.platform
     if args.command:

@@ -24,7 +24,8 @@ PRODUCT_BUTTONS = 3
 
 
 @command("overview", summary="Your products, subscriptions, license seats and latest invoices",
-         aliases=("home", "dashboard", "summary"), access=Access.ANYONE, examples=("overview",))
+         aliases=("home", "dashboard", "summary"), access=Access.ANYONE, examples=("overview",),
+         reads_only=True)
 async def overview(ctx: Context, args: NoArguments) -> Reply:
     store = ctx.portal.settings.store_name
     if ctx.caller.customer_id is None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from core import downloads, formatting, ownership
-from core.models import License
+from core.models import Customer, License, Order
 from core.models.orders import ACTIVE
 from handlers.context import Context
-from handlers.registry import Arguments, NoArguments, command
+from handlers.registry import Arguments, command
 from handlers.reply import Choice, Link, Reply, Table
 from handlers.reply import Field as ReplyField
 
@@ -16,20 +16,54 @@ ProductRef = Field(description="the product's number from `orders`, or its name"
                    json_schema_extra={"suggest": "products"}, min_length=1, max_length=200)
 
 
-@command("orders", summary="Everything you own and every order", aliases=("my", "owned"))
-async def orders(ctx: Context, args: NoArguments) -> Reply:
+ORDERS_PER_PAGE = 10
+
+
+class OrdersArguments(Arguments):
+    page: int = Field(default=1, ge=1, le=10_000, description='older orders: "page 2", "page 3"...')
+
+    @field_validator("page", mode="before")
+    @classmethod
+    def _page_words(cls, value: object) -> object:
+        # "orders page 2" and "orders 2" both work.
+        if not isinstance(value, str):
+            return value
+        number = value.strip().lower().removeprefix("page").strip()
+        if not number.isdecimal():
+            raise ValueError('give a page number, like "orders page 2"')
+        return int(number)
+
+
+@command("orders", summary="Everything you own and your orders, newest first",
+         aliases=("my", "owned"), examples=("orders", "orders page 2"), reads_only=True)
+async def orders(ctx: Context, args: OrdersArguments) -> Reply:
     customer = await ctx.customer()
     owned = await ownership.owned_products(ctx.session, customer.id)
-    placed = await ownership.orders_of(ctx.session, customer.id)
-    if not owned and not placed:
+    placed = await ownership.orders_of(ctx.session, customer.id, limit=ORDERS_PER_PAGE + 1,
+                                       offset=(args.page - 1) * ORDERS_PER_PAGE)
+    more, placed = len(placed) > ORDERS_PER_PAGE, placed[:ORDERS_PER_PAGE]
+    if not owned and not placed and args.page == 1:
         return Reply.text("You don't own anything yet.", title="Your orders")
-    reply = Reply(title="Your orders")
-    reply.tables.append(Table(
-        ["#", "Product", "Status", "Since"],
-        [[str(p.number), p.product.name, _status(p), formatting.date(
-            p.since, customer.locale, customer.timezone)] for p in owned],
-        title="Your products",
-    ))
+    if not placed and args.page > 1:
+        return Reply.error(f"There is no page {args.page} of your orders. Send `orders` for the newest.")
+    first_page = args.page == 1
+    reply = Reply(title="Your orders" if first_page else f"Your orders, page {args.page}")
+    if first_page:
+        reply.tables.append(Table(
+            ["#", "Product", "Status", "Since"],
+            [[str(p.number), p.product.name, _status(p), formatting.date(
+                p.since, customer.locale, customer.timezone)] for p in owned],
+            title="Your products",
+        ))
+        reply.choices.extend(Choice(f"{p.number}. {p.product.name}", f"product {p.number}")
+                             for p in owned[:5])
+    _order_table(reply, customer, placed)
+    if more:
+        reply.choices.append(Choice("Older orders", f"orders page {args.page + 1}"))
+    return reply
+
+
+def _order_table(reply: Reply, customer: Customer, placed: list[Order]) -> None:
     rows = []
     for order in placed:
         for index, item in enumerate(order.items):
@@ -44,9 +78,6 @@ async def orders(ctx: Context, args: NoArguments) -> Reply:
             ])
     reply.tables.append(Table(["Order", "Date", "Product", "Plan", "Status", "Total"], rows,
                               title="Orders"))
-    reply.choices.extend(Choice(f"{p.number}. {p.product.name}", f"product {p.number}")
-                         for p in owned[:5])
-    return reply
 
 
 def _status(owned: ownership.OwnedProduct) -> str:
@@ -70,7 +101,7 @@ def masked(key: str) -> str:
 
 
 @command("product", summary="A product's downloads, private links and license keys",
-         aliases=("show", "downloads"), examples=("product 1", "product ebook"))
+         aliases=("show", "downloads"), examples=("product 1", "product ebook"), reads_only=True)
 async def product(ctx: Context, args: ProductArguments) -> Reply:
     owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)
     reply = Reply(title=owned.product.name)
@@ -113,7 +144,7 @@ def _license_table(licenses: list[License], *, reveal: bool) -> Table:
     ], title="License keys")
 
 
-@command("reveal", summary="Show a product's full license keys", aliases=("keys",),
+@command("reveal", summary="Show a product's full license keys", aliases=("keys",), reads_only=True,
          examples=("reveal 2",))
 async def reveal(ctx: Context, args: ProductArguments) -> Reply:
     owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)

@@ -124,11 +124,12 @@ async def test_messages_for_people(demo_portal: Portal) -> None:
     assert "Did you mean `orders`?" in (await dispatcher.handle_line(alice, "ordrs")).plain_text()
     missing = await dispatcher.handle_line(alice, "product")
     assert "Missing product" in missing.plain_text() and "Usage: `product <product>`" in missing.plain_text()
-    assert "Unexpected" in (await dispatcher.handle_line(alice, "orders please")).plain_text()
+    assert "Unexpected" in (await dispatcher.handle_line(alice, "whoami please")).plain_text()
+    assert "page number" in (await dispatcher.handle_line(alice, "orders please")).plain_text()
     card = await dispatcher.handle_line(alice, "product 4242 4242 4242 4242")
     assert "card number" in card.plain_text() and not card.ok
     help_all = await dispatcher.handle_line(alice, "help")
-    assert {"orders", "product <product>"} <= {row[0] for row in help_all.tables[0].rows}
+    assert {"orders [page]", "product <product>"} <= {row[0] for row in help_all.tables[0].rows}
     assert "downloads" in (await dispatcher.handle_line(alice, "help product")).plain_text()
     signed_out = await dispatcher.handle_line(Caller(platform="console", account_id="x"), "orders")
     assert "login you@example.com" in signed_out.plain_text()
@@ -139,4 +140,6 @@ def test_command_arguments_come_from_free_text() -> None:
     assert product is not None and product.name == "product"
     assert product.parse_arguments("  The Indie  Maker ").model_dump() == {"product": "The Indie Maker"}
     orders = REGISTRY.get("orders")
-    assert orders is not None and orders.arguments is NoArguments
+    assert orders is not None and orders.parse_arguments("page 3").model_dump() == {"page": 3}
+    whoami = REGISTRY.get("whoami")
+    assert whoami is not None and whoami.arguments is NoArguments

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from core.customers import by_email
 from core.portal import Portal
-from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
-
-
-async def caller_for(portal: Portal, email: str) -> Caller:
-    async with portal.db.unit_of_work() as session:
-        customer = await by_email(session, email)
-    assert customer is not None
-    return Caller(platform="console", account_id=f"test:{email}", customer_id=customer.id)
+from tests.helpers import caller_for
 
 
 async def test_orders_lists_everything_alice_owns(demo_portal: Portal) -> None:
@@ -24,6 +16,27 @@ async def test_orders_lists_everything_alice_owns(demo_portal: Portal) -> None:
     assert names == ["Maker Pro Membership", "The Indie Maker's Handbook", "Pixel Studio Pro",
                      "Founders Circle"]
     assert any(row[5] == "$149.00" for row in orders.rows)
+
+
+async def test_orders_come_ten_to_a_page_newest_first(demo_portal: Portal) -> None:
+    alice = await caller_for(demo_portal, "alice@example.com")
+    dispatcher = Dispatcher(demo_portal)
+    first = await dispatcher.handle_line(alice, "orders")
+    numbers = [row[0] for row in first.tables[1].rows if row[0]]
+    assert len(numbers) == 10 and numbers[0] == "SK-00016", "the newest first"
+    assert first.choices[-1].command == "orders page 2"
+
+    second = await dispatcher.handle_line(alice, first.choices[-1].command)
+    older = [row[0] for row in second.tables[0].rows if row[0]]
+    assert second.title == "Your orders, page 2" and len(second.tables) == 1
+    assert older and set(older).isdisjoint(numbers) and "SK-00001" in older
+    assert not any(choice.command.startswith("orders page") for choice in second.choices)
+    assert (await dispatcher.handle_line(alice, "orders 2")).tables == second.tables
+
+    beyond = await dispatcher.handle_line(alice, "orders page 9")
+    assert not beyond.ok and "no page 9" in beyond.plain_text()
+    wrong = await dispatcher.handle_line(alice, "orders page two")
+    assert not wrong.ok and 'like "orders page 2"' in wrong.plain_text()
 
 
 async def test_product_by_number_and_name_gives_signed_links_and_masked_keys(demo_portal: Portal) -> None:

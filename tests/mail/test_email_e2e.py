@@ -22,7 +22,7 @@ from core.models import InboundMail
 from core.outbox import OutboxSender
 from core.portal import Portal
 from handlers.context import Context
-from handlers.registry import REGISTRY, Arguments, command
+from handlers.registry import REGISTRY, Arguments, NoArguments, command
 from handlers.reply import Reply
 from tests.relay import CapturingRelay, free_port
 
@@ -346,6 +346,36 @@ async def test_many_messages_at_once_are_each_kept_and_answered_once(desk: MailD
     await desk.deliver()
     assert sorted(str(m["In-Reply-To"]) for m in desk.relay.messages) == sorted(
         f"<burst{n}@example.com>" for n in range(12))
+
+
+@pytest.fixture
+def broken_reader() -> Iterator[None]:
+    """A command that only reads and fails the way a bug would, mid-transaction."""
+
+    @command("stats", summary="A reader with a bug", reads_only=True)
+    async def stats(ctx: Context, args: NoArguments) -> Reply:
+        raise RuntimeError("a bug")
+
+    yield
+    REGISTRY.remove("stats")
+
+
+@pytest.mark.usefixtures("note_command", "broken_reader")
+async def test_a_failing_message_does_not_hold_up_the_others(desk: MailDesk) -> None:
+    desk.portal.settings.mail_replies_per_hour = 50
+    sent = [mail("orders", Message_ID="<one@example.com>"),
+            mail("stats", Message_ID="<bug@example.com>"),
+            mail("note kept", Message_ID="<note@example.com>", Authentication_Results=TRUSTED),
+            mail("product ebook", Message_ID="<two@example.com>")]
+    for message in sent:
+        await desk.send(message)
+    await desk.deliver()
+    replies = {str(m["In-Reply-To"]): text(m) for m in desk.relay.messages}
+    assert sorted(replies) == sorted(str(m["Message-ID"]) for m in sent)
+    assert "Your orders" in replies["<one@example.com>"]
+    assert "Something went wrong on our side" in replies["<bug@example.com>"]
+    assert "The Indie Maker's Handbook" in replies["<two@example.com>"]
+    assert NOTES == ["kept"], "the change ran once, whatever its neighbours did"
 
 
 async def test_a_restart_after_250_still_answers_once(desk: MailDesk, database_url: Any) -> None:
