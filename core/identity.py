@@ -154,3 +154,18 @@ async def unlink_chat_account(session: AsyncSession, *, platform: str, account_i
         delete(ChatLink).where(ChatLink.platform == platform, ChatLink.account_id == account_id)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def unlink_chat_accounts_under(session: AsyncSession, *, platform: str, prefix: str,
+                                     actor: str, reason: str) -> int:
+    """Unlink every account whose id starts with `prefix` (a Slack workspace's "T0AAA:"), each
+    recorded in its customer's audit trail; returns how many."""
+    links = await session.scalars(select(ChatLink).where(
+        ChatLink.platform == platform, ChatLink.account_id.startswith(prefix, autoescape=True)))
+    unlinked = 0
+    for link in links:
+        await audit.record(session, customer_id=link.customer_id, actor=actor,
+                           action="chat_unlinked", platform=platform, reason=reason)
+        await session.delete(link)
+        unlinked += 1
+    return unlinked

@@ -22,14 +22,12 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy import select
 
 from bot.slack.blocks import ACTION_PATTERN, CANCEL, CONFIRM, LINK, RUN, BlockKit, action_kind
 from bot.slack.pacing import AckFirst
 from bot.slack.stores import PLATFORM, DeliveryLog, SqlInstallationStore, SqlOAuthStateStore
 from config.settings import Settings, SettingsError
-from core import audit, identity
-from core.models import ChatLink
+from core import identity
 from core.portal import Portal
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
@@ -364,13 +362,9 @@ class SlackDoor:
     async def _forget_workspace(self, team_id: str) -> None:
         """Unlink every account of a workspace that removed the app; a reinstall signs in anew."""
         async with self.portal.db.unit_of_work() as session:
-            links = await session.scalars(select(ChatLink).where(
-                ChatLink.platform == PLATFORM, ChatLink.account_id.startswith(f"{team_id}:")))
-            for link in links:
-                await audit.record(session, customer_id=link.customer_id, actor=f"slack:{team_id}",
-                                   action="chat_unlinked", platform=PLATFORM,
-                                   reason="the workspace removed the app")
-                await session.delete(link)
+            await identity.unlink_chat_accounts_under(
+                session, platform=PLATFORM, prefix=f"{team_id}:", actor=f"slack:{team_id}",
+                reason="the workspace removed the app")
 
     # ------------------------------------------------------------------ helpers
 

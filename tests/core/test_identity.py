@@ -7,6 +7,8 @@ import re
 
 from sqlalchemy import select
 
+from core import identity
+from core.customers import by_email
 from core.models import ChatLink, CodeChallenge
 from core.portal import Portal
 from handlers.context import Caller
@@ -165,3 +167,19 @@ async def test_the_code_mail_goes_only_to_the_customer(demo_portal: Portal) -> N
     [mail] = await sent_mail(demo_portal, kind="code")
     assert mail["To"] == "bob@example.com" and mail["Auto-Submitted"] == "auto-generated"
     assert mail["From"].addresses[0].addr_spec == "portal@shop.test"
+
+
+async def test_unlinking_a_workspace_leaves_lookalike_ids_linked(demo_portal: Portal) -> None:
+    """A workspace id is a prefix, not a pattern: "T_1:" must not match "TX1:"."""
+    async with demo_portal.db.unit_of_work() as session:
+        alice = await by_email(session, "alice@example.com")
+        assert alice is not None
+        for account in ("T_1:U1", "T_1:U2", "TX1:U3", "T_10:U4"):
+            await identity.link_chat_account(session, alice, platform="slack", account_id=account)
+    async with demo_portal.db.unit_of_work() as session:
+        unlinked = await identity.unlink_chat_accounts_under(
+            session, platform="slack", prefix="T_1:", actor="slack:T_1", reason="removed")
+    async with demo_portal.db.unit_of_work() as session:
+        left = {link.account_id for link in await session.scalars(select(ChatLink))}
+    assert unlinked == 2
+    assert left == {"T_10:U4", "TX1:U3"}
