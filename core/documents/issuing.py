@@ -60,7 +60,9 @@ def _lines(portal: Portal, items: list[OrderItem], paid: int) -> tuple[list[dict
                       "quantity": item.quantity, "unit_amount": item.unit_amount, "amount": item.amount})
     listed = sum(line["amount"] for line in lines)
     if paid < listed:
-        lines.append({"description": "Discount", "quantity": 1, "unit_amount": paid - listed,
+        # "kind" lets the PDF name it in the buyer's language; the description is the fallback.
+        lines.append({"kind": "discount", "description": "Discount", "quantity": 1,
+                      "unit_amount": paid - listed,
                       "amount": paid - listed})
     tax = 0
     for line in lines:

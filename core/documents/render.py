@@ -39,6 +39,7 @@ from core.models.documents import CREDIT_NOTE, RECEIPT
 HERE = Path(__file__).parent
 TEMPLATE = HERE / "templates" / "invoice.html"
 TITLES = {RECEIPT: "Receipt", CREDIT_NOTE: "Credit note"}
+LINE_NAMES = {"discount": "Discount"}  # lines the shop writes itself, translated when shown
 STATUS_BADGES = {"paid": "PAID", "credited": "CREDITED", "refunded": "REFUNDED"}
 
 
@@ -89,7 +90,9 @@ def render_html(document: Document, settings: Settings) -> str:
         doc=document, snapshot=snapshot, seller=snapshot["seller"], buyer=buyer, lang=locale[:2],
         title=gettext(TITLES.get(document.kind, "Invoice")),
         status=gettext(STATUS_BADGES.get(document.status, "OPEN")),
-        lines=[{**line, "unit": money(line["unit_amount"]), "amount": money(line["amount"]),
+        lines=[{**line, "description": gettext(LINE_NAMES[line["kind"]]) if line.get("kind") in LINE_NAMES
+                 else line["description"],
+                "unit": money(line["unit_amount"]), "amount": money(line["amount"]),
                 "tax_rate": percent(line.get("tax_rate", "0"))} for line in snapshot["lines"]],
         taxes=[{"label": f"{tax['name']} {percent(tax['rate'])}", "amount": money(tax["amount"])}
                for tax in snapshot.get("taxes", [])],

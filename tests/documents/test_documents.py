@@ -150,6 +150,15 @@ async def test_german_customer_reads_german_money_and_words(demo_portal: Portal)
     assert "1.234,56" in text and "Rechnung" in text and "BEZAHLT" in text and "Rabatt" not in text
 
 
+async def test_a_discount_is_named_in_the_buyers_language(demo_portal: Portal) -> None:
+    invoice = await buy(demo_portal, "rabatt@example.de", "de_DE", "EUR", 100)
+    async with demo_portal.db.unit_of_work() as session:
+        document = await session.get(Document, invoice.id)
+        assert document is not None
+        text = pdf_text(await pdf_for(session, demo_portal.settings, document))
+    assert "Rabatt" in text and "Discount" not in text
+
+
 async def test_yen_has_no_minor_units(demo_portal: Portal) -> None:
     invoice = await buy(demo_portal, "kyaku@example.jp", "en_US", "JPY", 150000)
     async with demo_portal.db.unit_of_work() as session:
