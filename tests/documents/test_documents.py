@@ -140,31 +140,30 @@ async def buy(portal: Portal, email: str, locale: str, currency: str, amount: in
         return invoice
 
 
-async def test_german_customer_reads_german_money_and_words(demo_portal: Portal) -> None:
-    invoice = await buy(demo_portal, "kunde@example.de", "de_DE", "EUR", 123456)
-    async with demo_portal.db.unit_of_work() as session:
+async def printed(portal: Portal, invoice: Document) -> str:
+    """The text of the invoice's PDF, as the customer gets it."""
+    async with portal.db.unit_of_work() as session:
         document = await session.get(Document, invoice.id)
         assert document is not None
-        text = pdf_text(await pdf_for(session, demo_portal.settings, document))
+        return pdf_text(await pdf_for(session, portal.settings, document))
+
+
+async def test_german_customer_reads_german_money_and_words(demo_portal: Portal) -> None:
+    invoice = await buy(demo_portal, "kunde@example.de", "de_DE", "EUR", 123456)
+    text = await printed(demo_portal, invoice)
     assert money(123456, "EUR", "de_DE") == "1.234,56\xa0€"
     assert "1.234,56" in text and "Rechnung" in text and "BEZAHLT" in text and "Rabatt" not in text
 
 
 async def test_a_discount_is_named_in_the_buyers_language(demo_portal: Portal) -> None:
     invoice = await buy(demo_portal, "rabatt@example.de", "de_DE", "EUR", 100)
-    async with demo_portal.db.unit_of_work() as session:
-        document = await session.get(Document, invoice.id)
-        assert document is not None
-        text = pdf_text(await pdf_for(session, demo_portal.settings, document))
+    text = await printed(demo_portal, invoice)
     assert "Rabatt" in text and "Discount" not in text
 
 
 async def test_yen_has_no_minor_units(demo_portal: Portal) -> None:
     invoice = await buy(demo_portal, "kyaku@example.jp", "en_US", "JPY", 150000)
-    async with demo_portal.db.unit_of_work() as session:
-        document = await session.get(Document, invoice.id)
-        assert document is not None
-        text = pdf_text(await pdf_for(session, demo_portal.settings, document))
+    text = await printed(demo_portal, invoice)
     assert "150,000" in text and "1,500.00" not in text
 
 
