@@ -132,13 +132,14 @@ class SmtpRelay:
     async def send(self, mail: OutboundMail) -> None:
         reused = self._client is not None and self._client.is_connected
         try:
-            await self._send_on(await self._connected(), mail)
-        except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
-            await self.close()
-            if not reused:
-                raise
-            # Relays close long-lived connections (idle timers, message limits): one fresh try.
-            await self._send_on(await self._connected(), mail)
+            try:
+                await self._send_on(await self._connected(), mail)
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                if not reused:
+                    raise
+                # Relays close long-lived connections (idle timers, message limits): one fresh try.
+                await self.close()
+                await self._send_on(await self._connected(), mail)
         except Exception:
             await self.close()  # a refused message or a broken line: start clean next time
             raise
@@ -154,7 +155,7 @@ class SmtpRelay:
             return
         try:
             await client.quit()
-        except aiosmtplib.SMTPException:
+        except (aiosmtplib.SMTPException, OSError):
             client.close()
 
 
