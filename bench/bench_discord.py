@@ -19,9 +19,10 @@ from discord import app_commands
 
 from bot.discord.door import DiscordDoor
 from config.settings import load_settings
-from core import demo, identity
-from core.customers import by_email
-from core.portal import Portal
+from core import demo
+from core.identity import chat_links
+from core.identity.customers import by_email
+from core.kernel.portal import Portal
 from tests.fakes.discord_api import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.discord_gateway import DEFAULT_USER_ID, deliver_interaction, running, slash_payload
 
@@ -90,7 +91,7 @@ async def main() -> None:
                 alice = await by_email(session, demo.DEMO_CUSTOMER)
                 assert alice is not None
                 for n in range(args.concurrency):
-                    await identity.link_chat_account(session, alice, platform="discord",
+                    await chat_links.link_chat_account(session, alice, platform="discord",
                                                      account_id=str(DEFAULT_USER_ID + n))
             door = DiscordDoor(portal)
             async with running(door.client, fake):

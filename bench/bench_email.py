@@ -18,12 +18,12 @@ from typing import Any
 import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from bot.bootstrap import outbox_sender
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
 from config.settings import load_settings
 from core import demo
-from core.outbox import OutboxSender
-from core.portal import Portal
+from core.kernel.portal import Portal
 from tests.relay import free_port
 
 PORTAL = "portal@bench.test"
@@ -96,9 +96,9 @@ async def shopkeep(count: int, concurrency: int, database_url: str | None) -> fl
         portal = Portal.open(settings)
         await portal.db.upgrade()
         await demo.seed(portal)
-        await OutboxSender(portal.__class__(settings.model_copy(update={"mail_relay": None}),
+        await outbox_sender(portal.__class__(settings.model_copy(update={"mail_relay": None}),
                                             portal.db)).send_due()  # demo invites to files
-        outbox = OutboxSender(portal)
+        outbox = outbox_sender(portal)
         worker = MailWorker(portal, on_queued=outbox.wakeup.set)
         port = free_port()
         server = await start_smtp_server(portal, "127.0.0.1", port, on_stored=worker.wakeup.set)

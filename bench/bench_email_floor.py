@@ -28,7 +28,7 @@ from bench.bench_email import PORTAL, AcceptOnly, bare, send_all
 from bot.mail.answer import Answer, compose
 from bot.mail.reading import read_commands
 from config.settings import load_settings
-from core.portal import Portal
+from core.kernel.portal import Portal
 from handlers.reply import Reply, Table
 from tests.relay import free_port
 

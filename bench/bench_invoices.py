@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from config.settings import load_settings
 from core import demo
-from core.documents.render import pdf_for, render_html, render_pool
+from core.billing.render import pdf_for, render_html, render_pool
+from core.kernel.portal import Portal
 from core.models import Document
-from core.portal import Portal
 
 
 async def main() -> None:

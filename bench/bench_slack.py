@@ -26,6 +26,8 @@ from typing import Any
 
 from aiohttp import ClientSession, TCPConnector, web
 
+from core.identity import chat_links
+
 SECRET = "bench-signing-secret-0123456789"
 TOKEN = "xoxb-bench"
 TEAM, USER = "T0BENCH", "U0BENCH"
@@ -50,10 +52,10 @@ async def _serve_shopkeep(slack_url: str, database_url: str | None) -> None:
     from bot.slack import mount
     from bot.web import create_app
     from config.settings import load_settings
-    from core import demo, identity
-    from core.customers import by_email
+    from core import demo
+    from core.identity.customers import by_email
+    from core.kernel.portal import Portal
     from core.models import Base
-    from core.portal import Portal
 
     with tempfile.TemporaryDirectory() as data:
         settings = load_settings(
@@ -66,7 +68,7 @@ async def _serve_shopkeep(slack_url: str, database_url: str | None) -> None:
         async with portal.db.unit_of_work() as session:
             alice = await by_email(session, demo.DEMO_CUSTOMER)
             assert alice is not None
-            await identity.link_chat_account(session, alice, platform="slack",
+            await chat_links.link_chat_account(session, alice, platform="slack",
                                              account_id=f"{TEAM}:{USER}")
         app = create_app(portal)
         door = mount(app, portal)

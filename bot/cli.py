@@ -13,9 +13,10 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.bootstrap import outbox_sender
 from config.settings import Settings, SettingsError, load_settings
-from core.errors import PortalError
-from core.portal import Portal
+from core.kernel.errors import PortalError
+from core.kernel.portal import Portal
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -80,8 +81,7 @@ async def _chat(portal: Portal, args: argparse.Namespace) -> int:
 
 
 async def _purchase(portal: Portal, args: argparse.Namespace) -> int:
-    from core.outbox import OutboxSender
-    from core.purchases import PurchaseItem, PurchaseRequest, record_purchase
+    from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 
     try:
         request = PurchaseRequest(
@@ -97,13 +97,14 @@ async def _purchase(portal: Portal, args: argparse.Namespace) -> int:
         summary = {"order": order.number, "created": result.created,
                    "new_customer": result.new_customer, "email": request.email,
                    "total": order.total, "currency": order.currency}
-    await OutboxSender(portal).send_due()
+    await outbox_sender(portal).send_due()
     print(json.dumps(summary))
     return 0
 
 
 async def _catalog_load(portal: Portal, args: argparse.Namespace) -> int:
-    from core.catalog import read_catalog, sync_catalog
+    from core.catalog.spec import read_catalog
+    from core.catalog.sync import sync_catalog
     spec = read_catalog(args.file)
     async with portal.db.unit_of_work() as session:
         report = await sync_catalog(session, spec)
@@ -113,19 +114,18 @@ async def _catalog_load(portal: Portal, args: argparse.Namespace) -> int:
 
 async def _demo(portal: Portal, args: argparse.Namespace) -> int:
     from core import demo
-    from core.outbox import OutboxSender
     for line in await demo.seed(portal):
         print(line)
-    await OutboxSender(portal).send_due()
+    await outbox_sender(portal).send_due()
     return 0
 
 
 async def _outbox(portal: Portal, args: argparse.Namespace) -> int:
-    from core import outbox
+    from core.mail import outbox
     if args.action == "retry":
         async with portal.db.unit_of_work() as session:
             count = await outbox.retry_now(session, portal.now())
-        sent = await outbox.OutboxSender(portal).send_due()
+        sent = await outbox_sender(portal).send_due()
         print(f"{count} message(s) retried, {sent} sent")
         return 0
     async with portal.db.unit_of_work() as session:
@@ -141,7 +141,7 @@ async def _outbox(portal: Portal, args: argparse.Namespace) -> int:
 
 
 async def _db_upgrade(settings: Settings) -> int:
-    from core.db import Database
+    from core.kernel.db import Database
 
     db = Database(settings.resolved_database_url)
     try:

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
+from bot.bootstrap import outbox_sender
 from bot.discord import start as start_discord
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
@@ -17,9 +18,9 @@ from bot.slack import mount as mount_slack
 from bot.web import AFTER_PURCHASE, create_app
 from config.settings import Settings, split_listen
 from core import demo
-from core.catalog import read_catalog, sync_catalog
-from core.outbox import OutboxSender
-from core.portal import Portal
+from core.catalog.spec import read_catalog
+from core.catalog.sync import sync_catalog
+from core.kernel.portal import Portal
 
 log = logging.getLogger("shopkeep")
 
@@ -58,7 +59,7 @@ async def serve(settings: Settings, *, with_demo: bool = False,
             log.info("Slack: %s", "Socket Mode" if slack.socket_mode
                      else f"events at {settings.public_url}/slack/events")
 
-        outbox = OutboxSender(portal)
+        outbox = outbox_sender(portal)
         mail = MailWorker(portal, on_queued=outbox.wakeup.set)
         smtp_host, smtp_port = split_listen(settings.smtp_listen)
         smtp = await start_smtp_server(portal, smtp_host, smtp_port, on_stored=mail.wakeup.set)

@@ -13,11 +13,13 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.catalog import read_catalog, sync_catalog
-from core.customers import get_or_create
+from core.catalog.spec import read_catalog
+from core.catalog.sync import sync_catalog
+from core.identity.customers import get_or_create
+from core.kernel.portal import Portal
 from core.models import Order, Subscription
-from core.portal import Portal
-from core.purchases import PurchaseItem, PurchaseRequest, record_purchase, record_renewal
+from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
+from core.subscriptions.renewals import record_renewal
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEMO_CATALOG = CONFIG_DIR / "demo-catalog.toml"

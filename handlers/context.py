@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import identity, pending
+from core.accounts import confirmations
+from core.identity import chat_links
+from core.kernel.portal import Portal
 from core.models import Customer
-from core.portal import Portal
 from handlers.reply import Confirmation, Reply
 
 if TYPE_CHECKING:
@@ -65,12 +66,12 @@ class Context:
             assert self._customer is not None
         return self._customer
 
-    async def sign_in(self, customer: Customer) -> identity.LinkResult | None:
+    async def sign_in(self, customer: Customer) -> chat_links.LinkResult | None:
         """Bind the caller to the customer: a stored link for chat accounts, in memory otherwise."""
         self.caller.customer_id = customer.id
         self._customer = customer
         if self.caller.platform in LINKED_PLATFORMS:
-            return await identity.link_chat_account(
+            return await chat_links.link_chat_account(
                 self.session, customer, platform=self.caller.platform,
                 account_id=self.caller.account_id, display_name=self.caller.display_name)
         return None
@@ -78,10 +79,10 @@ class Context:
     async def confirm(self, preview: Reply, *, summary: str, arguments: dict[str, Any],
                       confirm_label: str = "Confirm") -> Reply:
         """Store the change as a pending action and ask the customer to confirm it."""
-        action = await pending.create(self.session, self.portal, customer_id=self.customer_id,
+        action = await confirmations.create(self.session, self.portal, customer_id=self.customer_id,
                                       action=self.command.name, arguments=arguments,
                                       summary=summary)
         preview.confirmation = Confirmation(
-            summary=summary, token=pending.token_for(self.portal, action), code=action.code,
+            summary=summary, token=confirmations.token_for(self.portal, action), code=action.code,
             expires_at=action.expires_at, confirm_label=confirm_label)
         return preview

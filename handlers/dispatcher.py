@@ -10,9 +10,9 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import pending
-from core.errors import PortalError
-from core.portal import Portal
+from core.accounts import confirmations
+from core.kernel.errors import PortalError
+from core.kernel.portal import Portal
 from handlers import commands as _commands  # noqa: F401 - registers every command
 from handlers.context import Caller, Context
 from handlers.parser import looks_like_card_number, parse_line
@@ -111,14 +111,14 @@ class Dispatcher:
 
 
 async def _round_trip(ctx: Context, arguments: Any) -> Reply:
-    action = await pending.create(ctx.session, ctx.portal, customer_id=ctx.customer_id,
+    action = await confirmations.create(ctx.session, ctx.portal, customer_id=ctx.customer_id,
                                   action=ctx.command.name, arguments=arguments.model_dump(),
                                   summary=f"Run `{ctx.line}`")
     reply = Reply(title="Please confirm",
                   paragraphs=[f"You asked to run `{ctx.line}`. This changes your account, so "
                               "we need to know it was you."])
     reply.confirmation = Confirmation(summary=action.summary,
-                                      token=pending.token_for(ctx.portal, action),
+                                      token=confirmations.token_for(ctx.portal, action),
                                       code=action.code, expires_at=action.expires_at)
     return reply
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import formatting
-from core.documents import queries
+from core.billing import queries
+from core.kernel import formatting
+from core.kernel.portal import Portal
 from core.models import Customer, Document
-from core.models.documents import INVOICE
-from core.ownership import owned_products
-from core.portal import Portal
+from core.models.billing import INVOICE
+from core.orders.ownership import owned_products
 from handlers.context import Caller
 
 MAX_SUGGESTIONS = 25  # Discord's limit, and plenty for anyone typing

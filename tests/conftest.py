@@ -20,9 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from config.settings import Settings, load_settings
-from core.db import Database
+from core.kernel.db import Database
+from core.kernel.portal import Portal
 from core.models import Base
-from core.portal import Portal
 
 POSTGRES_URL = os.environ.get("SHOPKEEP_TEST_POSTGRES_URL")
 TEST_SECRET = "test-secret-key-0123456789abcdef"

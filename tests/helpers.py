@@ -8,9 +8,9 @@ from email.policy import default
 
 from sqlalchemy import select
 
-from core.customers import by_email
+from core.identity.customers import by_email
+from core.kernel.portal import Portal
 from core.models import OutboundMail
-from core.portal import Portal
 from handlers.context import Caller
 
 

@@ -12,7 +12,7 @@ import pytest
 from bot.cli import run
 from bot.console.chat import ConsoleSession, console_caller
 from config.settings import load_settings
-from core.portal import Portal
+from core.kernel.portal import Portal
 
 
 @pytest.fixture

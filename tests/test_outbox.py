@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.bootstrap import outbox_sender
 from config.settings import Settings
-from core import outbox
-from core.db import Database
+from core.kernel.db import Database
+from core.kernel.portal import Portal
+from core.mail import composing, outbox, sending
 from core.models import OutboundMail
-from core.portal import Portal
 from tests.conftest import Clock
 from tests.relay import CapturingRelay
 
@@ -19,7 +20,7 @@ from tests.relay import CapturingRelay
 async def queue_messages(portal: Portal, count: int) -> None:
     async with portal.db.unit_of_work() as session:
         for n in range(count):
-            message = outbox.new_message(portal, to=f"c{n}@example.com", subject=f"Hello {n}", text="hi")
+            message = composing.new_message(portal, to=f"c{n}@example.com", subject=f"Hello {n}", text="hi")
             await outbox.queue(session, portal, message, kind="notice")
 
 
@@ -30,7 +31,7 @@ def relayed(portal: Portal, relay: CapturingRelay) -> Portal:
 
 async def test_without_a_relay_mail_becomes_eml_files(portal: Portal) -> None:
     await queue_messages(portal, 2)
-    assert await outbox.OutboxSender(portal).send_due() == 2
+    assert await outbox_sender(portal).send_due() == 2
     files = sorted(portal.settings.outbox_dir.glob("*.eml"))
     assert len(files) == 2 and b"Subject: Hello 0" in files[0].read_bytes()
 
@@ -39,7 +40,7 @@ async def test_relay_down_then_up_delivers_each_message_once(portal: Portal, clo
     relay = CapturingRelay()
     portal = relayed(portal, relay)
     await queue_messages(portal, 3)
-    sender = outbox.OutboxSender(portal)
+    sender = outbox_sender(portal)
     assert await sender.send_due() == 0  # nobody listening on the relay port
     async with portal.db.unit_of_work() as session:
         mails = list(await session.scalars(select(OutboundMail)))
@@ -62,7 +63,7 @@ async def test_a_burst_of_mail_shares_one_relay_connection(portal: Portal) -> No
     try:
         portal = relayed(portal, relay)
         await queue_messages(portal, 25)
-        assert await outbox.OutboxSender(portal, batch=10).send_due() == 25
+        assert await outbox_sender(portal, batch=10).send_due() == 25
         assert relay.connections == 1 and len(relay.messages) == 25
     finally:
         await relay.stop()
@@ -74,7 +75,7 @@ async def test_a_relay_that_hangs_up_mid_burst_still_gets_everything_once(portal
     try:
         portal = relayed(portal, relay)
         await queue_messages(portal, 10)
-        assert await outbox.OutboxSender(portal).send_due() == 10, "none left waiting for a retry"
+        assert await outbox_sender(portal).send_due() == 10, "none left waiting for a retry"
         assert sorted(str(m["To"]) for m in relay.messages) == sorted(f"c{n}@example.com" for n in range(10))
         assert relay.connections == 4
     finally:
@@ -88,8 +89,8 @@ async def test_two_senders_never_send_the_same_message(portal: Portal, database_
     other = Portal(settings=portal.settings, db=Database(*database_url), clock=portal.clock)
     try:
         await queue_messages(portal, 30)
-        sent = await asyncio.gather(outbox.OutboxSender(portal, batch=5).send_due(),
-                                    outbox.OutboxSender(other, batch=5).send_due())
+        sent = await asyncio.gather(outbox_sender(portal, batch=5).send_due(),
+                                    outbox_sender(other, batch=5).send_due())
         assert sum(sent) == 30
         assert sorted(str(m["To"]) for m in relay.messages) == sorted(f"c{n}@example.com" for n in range(30))
     finally:
@@ -102,7 +103,7 @@ async def test_retry_now_brings_failed_mail_back(portal: Portal) -> None:
     async with portal.db.unit_of_work() as session:
         mail = await session.scalar(select(OutboundMail))
         assert mail is not None
-        mail.status, mail.attempts = "failed", outbox.MAX_ATTEMPTS
+        mail.status, mail.attempts = "failed", sending.MAX_ATTEMPTS
     async with portal.db.unit_of_work() as session:
         assert await outbox.retry_now(session, portal.now()) == 1
-    assert await outbox.OutboxSender(portal).send_due() == 1
+    assert await outbox_sender(portal).send_due() == 1

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 
 from bot.serve import serve
 from config.settings import Settings
-from core.db import Database
+from core.kernel.db import Database
 from core.models import Base
 from tests.relay import free_port
 

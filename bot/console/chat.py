@@ -7,11 +7,11 @@ import socket
 import sys
 from pathlib import Path
 
+from bot.bootstrap import outbox_sender
 from bot.console.render import render, save_attachments
-from core.customers import by_email, normalize_email
-from core.errors import InvalidInput
-from core.outbox import OutboxSender
-from core.portal import Portal
+from core.identity.customers import by_email, normalize_email
+from core.kernel.errors import InvalidInput
+from core.kernel.portal import Portal
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
@@ -23,7 +23,7 @@ class ConsoleSession:
         self.caller = caller
         self.dispatcher = Dispatcher(portal)
         self.downloads_dir = downloads_dir
-        self.outbox = OutboxSender(portal)
+        self.outbox = outbox_sender(portal)
 
     async def run_line(self, line: str, *, interactive: bool = False) -> Reply:
         reply = await self.dispatcher.handle_line(self.caller, line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.discord.door import DiscordDoor
-from core.portal import Portal
+from core.kernel.portal import Portal
 
 log = logging.getLogger("shopkeep.discord")
 

@@ -12,9 +12,11 @@ from discord import app_commands
 
 from bot.discord.commands import build_group
 from bot.discord.render import CANCEL, CONFIRM, RUN, render
-from core import chat_access, identity, pending
-from core.background import poll
-from core.portal import Portal
+from core.accounts import confirmations
+from core.identity import chat_links
+from core.kernel.background import poll
+from core.kernel.portal import Portal
+from core.orders import discord_roles
 from handlers.commands.community import CREATE_INVITE
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
@@ -69,7 +71,7 @@ class DiscordDoor:
 
     async def caller(self, user: discord.abc.User) -> Caller:
         async with self.portal.db.unit_of_work() as session:
-            customer = await identity.linked_customer(session, platform="discord", account_id=str(user.id))
+            customer = await chat_links.linked_customer(session, platform="discord", account_id=str(user.id))
         return Caller(platform="discord", account_id=str(user.id),
                       customer_id=customer.id if customer else None, display_name=user.name,
                       extras={CREATE_INVITE: self.create_invite})
@@ -116,7 +118,7 @@ class DiscordDoor:
             line = custom_id.removeprefix(RUN)
         if custom_id.startswith((CONFIRM, CANCEL)):
             async with self.portal.db.unit_of_work() as session:
-                owner = await pending.owner_of(session, self.portal, line.split(" ", 1)[1])
+                owner = await confirmations.owner_of(session, self.portal, line.split(" ", 1)[1])
             if owner is not None and owner != caller.customer_id:
                 await self.send(interaction, Reply.error("Only the person who asked can confirm this."))
                 return
@@ -136,9 +138,9 @@ class DiscordDoor:
         if not self.guild_id:
             return
         async with self.portal.db.unit_of_work() as session:
-            managed = await chat_access.managed_roles(session)
-            links = await chat_access.linked_discord_users(session)
-            wanted = await chat_access.roles_for(session, links.get(user_id))
+            managed = await discord_roles.managed_roles(session)
+            links = await discord_roles.linked_discord_users(session)
+            wanted = await discord_roles.roles_for(session, links.get(user_id))
         guild = discord.Object(self.guild_id)
         try:
             member = await self.client.http.get_member(self.guild_id, user_id)
@@ -153,7 +155,7 @@ class DiscordDoor:
     async def reconcile(self) -> None:
         """Repair drift: missed events while offline, members who left and came back."""
         async with self.portal.db.unit_of_work() as session:
-            users = list(await chat_access.linked_discord_users(session))
+            users = list(await discord_roles.linked_discord_users(session))
         for user_id in users:
             try:
                 await self.sync_member(user_id)
@@ -165,7 +167,7 @@ class DiscordDoor:
         if not self.guild_id:
             return []
         async with self.portal.db.unit_of_work() as session:
-            managed = await chat_access.managed_roles(session)
+            managed = await discord_roles.managed_roles(session)
         if not managed:
             return []
         guild = await self.client.fetch_guild(self.guild_id)

@@ -13,8 +13,8 @@ from html import escape
 from bot.mail.headers import header_text
 from bot.mail.policy import confirmation_address
 from bot.mail.render import reply_html, reply_text
-from core import outbox
-from core.portal import Portal
+from core.kernel.portal import Portal
+from core.mail import composing
 from handlers.parser import looks_like_card_number
 from handlers.reply import Reply
 
@@ -66,7 +66,7 @@ def compose(portal: Portal, original: EmailMessage, to: str, answer: Answer) -> 
         text_parts.append(f"-- \n{SHORT_HELP}\nSend \"help\" for everything you can do.")
         html_parts.append(f"<hr><p style='color:#6b7280'>{escape(SHORT_HELP)} Send "
                           "<code>help</code> for everything you can do.</p>")
-    message = outbox.new_message(
+    message = composing.new_message(
         portal, to=to,
         subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
         text="\n\n".join(text_parts) + "\n",

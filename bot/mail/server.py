@@ -14,8 +14,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.mail.policy import is_portal_recipient
-from core import inbox
-from core.portal import Portal
+from core.kernel.portal import Portal
+from core.mail import inbox
 
 log = logging.getLogger("shopkeep.mail")
 

@@ -20,12 +20,12 @@ from bot.mail.policy import (
     trusted_authentication,
 )
 from bot.mail.reading import MailCommands, read_commands
-from core import inbox, outbox
-from core.background import poll
-from core.customers import by_email
+from core.identity.customers import by_email
+from core.kernel.background import poll
+from core.kernel.portal import Portal
+from core.mail import inbox, outbox
+from core.mail.composing import LOOP_HEADER
 from core.models import InboundMail
-from core.outbox import LOOP_HEADER
-from core.portal import Portal
 from handlers.context import Caller
 from handlers.dispatcher import ChangePolicy, Dispatcher
 from handlers.parser import looks_like_card_number, parse_line

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.slack.door import SlackDoor
 from bot.slack.http import add_routes
-from core.portal import Portal
+from core.kernel.portal import Portal
 from handlers.dispatcher import Dispatcher
 
 __all__ = ["SlackDoor", "enabled", "mount"]

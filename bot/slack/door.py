@@ -27,8 +27,8 @@ from bot.slack.blocks import ACTION_PATTERN, CANCEL, CONFIRM, LINK, RUN, BlockKi
 from bot.slack.pacing import AckFirst
 from bot.slack.stores import PLATFORM, DeliveryLog, SqlInstallationStore, SqlOAuthStateStore
 from config.settings import Settings, SettingsError
-from core import identity
-from core.portal import Portal
+from core.identity import chat_links
+from core.kernel.portal import Portal
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from handlers.parser import mentioned_users, parse_line, replace_mentions
@@ -260,7 +260,7 @@ class SlackDoor:
 
     async def _caller(self, origin: Origin) -> Caller:
         async with self.portal.db.unit_of_work() as session:
-            customer = await identity.linked_customer(session, platform=PLATFORM,
+            customer = await chat_links.linked_customer(session, platform=PLATFORM,
                                                       account_id=origin.account_id)
         return Caller(platform=PLATFORM, account_id=origin.account_id,
                       customer_id=customer.id if customer else None, display_name=origin.user_name)
@@ -362,7 +362,7 @@ class SlackDoor:
     async def _forget_workspace(self, team_id: str) -> None:
         """Unlink every account of a workspace that removed the app; a reinstall signs in anew."""
         async with self.portal.db.unit_of_work() as session:
-            await identity.unlink_chat_accounts_under(
+            await chat_links.unlink_chat_accounts_under(
                 session, platform=PLATFORM, prefix=f"{team_id}:", actor=f"slack:{team_id}",
                 reason="the workspace removed the app")
 

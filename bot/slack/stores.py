@@ -19,9 +19,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.kernel.portal import Portal
 from core.models import ChatDelivery, ChatInstallation, OAuthState
 from core.models.chat_installations import NO_ID
-from core.portal import Portal
 
 PLATFORM = "slack"
 log = logging.getLogger("shopkeep.slack")

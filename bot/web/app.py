@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from bot.web.pages import page
-from core import downloads
-from core.errors import InvalidInput, NotFound
+from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.portal import Portal
+from core.kernel.security import TokenExpired, TokenInvalid
 from core.models import Order
-from core.portal import Portal
-from core.purchases import PurchaseRequest, record_purchase
-from core.security import TokenExpired, TokenInvalid
+from core.orders import downloads
+from core.orders.purchases import PurchaseRequest, record_purchase
 
 log = logging.getLogger("shopkeep.http")
 PORTAL: web.AppKey[Portal] = web.AppKey("portal", Portal)

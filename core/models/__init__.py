@@ -1,13 +1,15 @@
-"""Every table of the portal; importing this module registers them all on Base.metadata."""
+"""Every table of the portal, one file per capability; importing this module registers them all."""
 
-from core.models.activity import AuditEvent, Download, OutboundMail, PendingAction
+from core.models.accounts import AuditEvent, PendingAction
 from core.models.base import Base, utcnow
+from core.models.billing import Document, DocumentCounter
 from core.models.catalog import Deliverable, Plan, Product
 from core.models.chat_installations import ChatDelivery, ChatInstallation, OAuthState
-from core.models.customers import ChatLink, CodeChallenge, Customer
-from core.models.documents import Document, DocumentCounter
-from core.models.mail import InboundMail
-from core.models.orders import Entitlement, License, Order, OrderItem, Subscription
+from core.models.identity import ChatLink, CodeChallenge, Customer
+from core.models.licenses import License
+from core.models.mail import InboundMail, OutboundMail
+from core.models.orders import Download, Entitlement, Order, OrderItem
+from core.models.subscriptions import Subscription
 
 __all__ = [
     "AuditEvent",

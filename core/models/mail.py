@@ -1,4 +1,4 @@
-"""Inbound mail, stored before the SMTP server says 250 and processed afterwards."""
+"""Mail in (stored before the SMTP server says 250, processed afterwards) and out (the outbox)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, IdMixin, utcnow
+from core.models.base import Base, CreatedMixin, IdMixin, utcnow
 
 RECEIVED = "received"
 PROCESSING = "processing"
@@ -30,3 +30,26 @@ class InboundMail(IdMixin, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     processed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(Text)
+
+
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+
+
+class OutboundMail(IdMixin, CreatedMixin, Base):
+    """Every message shopkeep sends, kept until the relay has taken it."""
+
+    __tablename__ = "outbound_mail"
+
+    kind: Mapped[str] = mapped_column(String(30))  # code, invite, reply, notice
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]

@@ -1,4 +1,4 @@
-"""Orders, their items, what they entitle the customer to, licenses and subscriptions."""
+"""Orders, their items, what they entitle the customer to, and the downloads made with it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import Base, BigId, CreatedMixin, IdMixin
+from core.models.base import Base, BigId, CreatedMixin, IdMixin, utcnow
 from core.models.catalog import Plan, Product
 
 PAID = "paid"
@@ -65,30 +65,10 @@ class Entitlement(IdMixin, CreatedMixin, Base):
     product: Mapped[Product] = relationship()
 
 
-class Subscription(IdMixin, CreatedMixin, Base):
-    __tablename__ = "subscriptions"
+class Download(IdMixin, Base):
+    __tablename__ = "downloads"
 
+    at: Mapped[datetime] = mapped_column(default=utcnow)
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
-    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"))
-    plan_id: Mapped[int] = mapped_column(BigId, ForeignKey("plans.id"))
-    order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"))
-    status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
-    current_period_start: Mapped[datetime]
-    current_period_end: Mapped[datetime]
-    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
-
-    product: Mapped[Product] = relationship()
-    plan: Mapped[Plan] = relationship()
-
-
-class License(IdMixin, CreatedMixin, Base):
-    __tablename__ = "licenses"
-
-    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
-    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"))
-    order_item_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("order_items.id"))
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    seat_limit: Mapped[int]
-    status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
-
-    product: Mapped[Product] = relationship()
+    deliverable_id: Mapped[int] = mapped_column(BigId, ForeignKey("deliverables.id"), index=True)
+    byte_range: Mapped[str | None] = mapped_column(String(60))

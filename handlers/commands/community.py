@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from core import audit, ownership
-from core.errors import NotFound
-from handlers.commands.shopping import ProductArguments
+from core.accounts import audit
+from core.kernel.errors import NotFound
+from core.orders import ownership
+from handlers.commands.orders import ProductArguments
 from handlers.context import Context
 from handlers.registry import command
 from handlers.reply import Link, Reply

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from core import formatting, ownership
-from core.errors import PortalError
+from core.kernel import formatting
+from core.kernel.errors import PortalError
+from core.licenses.keys import masked
+from core.licenses.queries import licenses_for
 from core.models import Customer
 from core.models.orders import ACTIVE
-from handlers.commands.shopping import masked
+from core.orders import ownership
 from handlers.context import Context
 from handlers.registry import REGISTRY, Access, NoArguments, command
 from handlers.reply import Choice, Reply, Table
@@ -87,7 +89,7 @@ async def _license_seats(ctx: Context, owned: list[ownership.OwnedProduct]) -> T
     for item in owned:
         if not item.product.license_seats:
             continue
-        for lic in await ownership.licenses_for(ctx.session, ctx.customer_id, item.product.id):
+        for lic in await licenses_for(ctx.session, ctx.customer_id, item.product.id):
             rows.append([item.product.name, masked(lic.key), str(lic.seat_limit), lic.status])
     return Table(["Product", "License", "Seats", "Status"], rows, title="License seats")
 

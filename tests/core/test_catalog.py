@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import downloads
-from core.catalog import read_catalog, sync_catalog
+from core.catalog.spec import read_catalog
+from core.catalog.sync import sync_catalog
 from core.demo import DEMO_CATALOG
-from core.errors import InvalidInput, NotFound
+from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.portal import Portal
 from core.models import Deliverable, Plan, Product
-from core.portal import Portal
+from core.orders import downloads
 from handlers.dispatcher import Dispatcher
 from tests.helpers import caller_for
 

@@ -7,10 +7,10 @@ import re
 
 from sqlalchemy import select
 
-from core import identity
-from core.customers import by_email
+from core.identity import chat_links
+from core.identity.customers import by_email
+from core.kernel.portal import Portal
 from core.models import ChatLink, CodeChallenge
-from core.portal import Portal
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from tests.conftest import Clock
@@ -175,9 +175,9 @@ async def test_unlinking_a_workspace_leaves_lookalike_ids_linked(demo_portal: Po
         alice = await by_email(session, "alice@example.com")
         assert alice is not None
         for account in ("T_1:U1", "T_1:U2", "TX1:U3", "T_10:U4"):
-            await identity.link_chat_account(session, alice, platform="slack", account_id=account)
+            await chat_links.link_chat_account(session, alice, platform="slack", account_id=account)
     async with demo_portal.db.unit_of_work() as session:
-        unlinked = await identity.unlink_chat_accounts_under(
+        unlinked = await chat_links.unlink_chat_accounts_under(
             session, platform="slack", prefix="T_1:", actor="slack:T_1", reason="removed")
     async with demo_portal.db.unit_of_work() as session:
         left = {link.account_id for link in await session.scalars(select(ChatLink))}

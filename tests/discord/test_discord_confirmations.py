@@ -13,9 +13,9 @@ from pydantic import Field
 from sqlalchemy import func, select
 
 from bot.discord.door import DiscordDoor
-from core import audit
+from core.accounts import audit
+from core.kernel.portal import Portal
 from core.models import AuditEvent
-from core.portal import Portal
 from handlers.context import Context
 from handlers.registry import REGISTRY, Arguments, command
 from handlers.reply import Reply

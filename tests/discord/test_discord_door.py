@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from bot.discord.door import DiscordDoor
-from core.portal import Portal
+from core.kernel.portal import Portal
 from handlers.registry import REGISTRY
 from tests.fakes.discord_api import DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, EPHEMERAL, FakeDiscord
 from tests.fakes.discord_gateway import (

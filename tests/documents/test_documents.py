@@ -11,15 +11,15 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from core.customers import by_email
-from core.db import Database
-from core.documents.issuing import issue_credit_note, next_number
-from core.documents.render import pdf_for
-from core.formatting import money
+from core.billing.issuing import issue_credit_note, next_number
+from core.billing.render import pdf_for
+from core.identity.customers import by_email
+from core.kernel.db import Database
+from core.kernel.formatting import money
+from core.kernel.portal import Portal
 from core.models import Customer, Document
-from core.models.documents import ImmutableDocument
-from core.portal import Portal
-from core.purchases import PurchaseItem, PurchaseRequest, record_purchase
+from core.models.billing import ImmutableDocument
+from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 from handlers.dispatcher import Dispatcher
 from tests.helpers import caller_for
 

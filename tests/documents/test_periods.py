@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.periods import PeriodError, parse_period
+from core.billing.periods import PeriodError, parse_period
 
 JANUARY = datetime(2026, 1, 10, 12, tzinfo=UTC)
 MARCH_2024 = datetime(2024, 3, 5, 12, tzinfo=UTC)

@@ -8,10 +8,10 @@ import pytest
 from pydantic import Field
 from sqlalchemy import select
 
-from core import audit
-from core.errors import NotAllowed
+from core.accounts import audit
+from core.kernel.errors import NotAllowed
+from core.kernel.portal import Portal
 from core.models import AuditEvent
-from core.portal import Portal
 from handlers.context import Caller, Context
 from handlers.dispatcher import ChangePolicy, Dispatcher
 from handlers.registry import REGISTRY, Arguments, NoArguments, command

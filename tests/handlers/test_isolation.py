@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import downloads, pending
+from core.accounts import confirmations
+from core.kernel.portal import Portal
+from core.kernel.security import TokenInvalid
 from core.models import Deliverable, License
-from core.portal import Portal
-from core.security import TokenInvalid
+from core.orders import downloads
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
@@ -81,13 +82,13 @@ async def test_bob_cannot_confirm_or_cancel_alices_request(demo_portal: Portal) 
     alice, bob = await alice_and_bob(demo_portal)
     assert alice.customer_id is not None
     async with demo_portal.db.unit_of_work() as session:
-        action = await pending.create(session, demo_portal, customer_id=alice.customer_id,
+        action = await confirmations.create(session, demo_portal, customer_id=alice.customer_id,
                                       action="logout", arguments={}, summary="Alice's change")
-        code, token = action.code, pending.token_for(demo_portal, action)
+        code, token = action.code, confirmations.token_for(demo_portal, action)
     for attempt in (f"confirm {code}", f"confirm {token}", f"cancel-request {code}",
                     f"cancel-request {token}"):
         reply = await dispatcher.handle_line(bob, attempt)
         assert not reply.ok and "Alice's change" not in reply.plain_text(), attempt
     async with demo_portal.db.unit_of_work() as session:
-        still = await session.get(pending.PendingAction, action.id)
-        assert still is not None and still.state == pending.PENDING
+        still = await session.get(confirmations.PendingAction, action.id)
+        assert still is not None and still.state == confirmations.PENDING

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.portal import Portal
+from core.kernel.portal import Portal
 from handlers.dispatcher import Dispatcher
 from tests.helpers import caller_for
 

@@ -14,13 +14,14 @@ import pytest
 from pydantic import Field
 from sqlalchemy import select
 
+from bot.bootstrap import outbox_sender
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
-from core import audit, inbox, outbox
-from core.db import Database
+from core.accounts import audit
+from core.kernel.db import Database
+from core.kernel.portal import Portal
+from core.mail import inbox, outbox
 from core.models import InboundMail
-from core.outbox import OutboxSender
-from core.portal import Portal
 from handlers.context import Context
 from handlers.registry import REGISTRY, Arguments, NoArguments, command
 from handlers.reply import Reply
@@ -49,7 +50,7 @@ class MailDesk:
 
     async def deliver(self) -> None:
         await self.worker.process_pending()
-        await OutboxSender(self.portal).send_due()
+        await outbox_sender(self.portal).send_due()
 
     async def exchange(self, raw: bytes | EmailMessage, **kwargs: Any) -> EmailMessage:
         before = len(self.relay.messages)
@@ -61,7 +62,7 @@ class MailDesk:
 
 @pytest.fixture
 async def desk(demo_portal: Portal) -> AsyncIterator[MailDesk]:
-    await OutboxSender(demo_portal).send_due()  # the demo's invites go to files, not to the relay
+    await outbox_sender(demo_portal).send_due()  # the demo's invites go to files, not to the relay
     relay = CapturingRelay()
     await relay.start()
     settings = demo_portal.settings.model_copy(update={
@@ -388,8 +389,8 @@ async def test_a_restart_after_250_still_answers_once(desk: MailDesk, database_u
     try:
         assert await MailWorker(restarted).process_pending() == 1
         assert await MailWorker(restarted).process_pending() == 0
-        await OutboxSender(restarted).send_due()
-        await OutboxSender(restarted).send_due()
+        await outbox_sender(restarted).send_due()
+        await outbox_sender(restarted).send_due()
     finally:
         await restarted.close()
     assert [str(m["In-Reply-To"]) for m in desk.relay.messages] == ["<crash@example.com>"]
@@ -423,11 +424,11 @@ async def test_relay_down_then_up_delivers_once(desk: MailDesk) -> None:
         queued = (await outbox.listing(session))[0]  # the newest
     assert queued.status == "queued" and queued.last_error
     await desk.relay.start()
-    await OutboxSender(desk.portal).send_due()
+    await outbox_sender(desk.portal).send_due()
     assert desk.relay.messages == []  # backing off: not due yet
     desk.portal.clock.advance(minutes=2)  # type: ignore[attr-defined]
-    await OutboxSender(desk.portal).send_due()
-    await OutboxSender(desk.portal).send_due()
+    await outbox_sender(desk.portal).send_due()
+    await outbox_sender(desk.portal).send_due()
     assert [str(m["In-Reply-To"]) for m in desk.relay.messages] == ["<down@example.com>"]
     async with desk.portal.db.unit_of_work() as session:
         rows = await outbox.listing(session)
@@ -442,7 +443,7 @@ async def test_two_workers_never_answer_the_same_message(desk: MailDesk, databas
     mine = Portal(settings=other.settings, db=desk.portal.db, clock=desk.portal.clock)
     try:
         handled = await asyncio.gather(MailWorker(mine).process_pending(), MailWorker(other).process_pending())
-        await OutboxSender(mine).send_due()
+        await outbox_sender(mine).send_due()
     finally:
         await other.close()
     assert sum(handled) == 12

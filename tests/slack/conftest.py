@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from bot.slack import SlackDoor, mount
 from bot.web import create_app
-from core.customers import by_email
-from core.identity import link_chat_account
+from core.identity.chat_links import link_chat_account
+from core.identity.customers import by_email
+from core.kernel.portal import Portal
 from core.models import OutboundMail
-from core.portal import Portal
 from handlers.dispatcher import Dispatcher
 from handlers.registry import Registry
 from tests.fakes.slack_api import FakeSlack

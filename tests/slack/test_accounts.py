@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from sqlalchemy import select
 
+from core.kernel.portal import Portal
 from core.models import ChatLink
-from core.portal import Portal
 from handlers.context import Context
 from handlers.registry import Access, Arguments, Registry, command
 from handlers.reply import Reply

@@ -16,8 +16,8 @@ from bot.slack import mount
 from bot.slack.manifest import manifest
 from bot.slack.stores import SqlInstallationStore, SqlOAuthStateStore
 from config.settings import SettingsError
+from core.kernel.portal import Portal
 from core.models import ChatInstallation, ChatLink
-from core.portal import Portal
 from tests.conftest import Clock
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.customers import by_email
-from core.portal import Portal
+from core.identity.customers import by_email
+from core.kernel.portal import Portal
 from handlers.context import Caller, Context
 from handlers.dispatcher import Dispatcher
 from handlers.registry import REGISTRY, Command, NoArguments

@@ -8,7 +8,7 @@ import time
 
 from pydantic import Field
 
-from core.portal import Portal
+from core.kernel.portal import Portal
 from handlers.context import Context
 from handlers.registry import Access, Arguments, Registry, command
 from handlers.reply import Attachment, Reply

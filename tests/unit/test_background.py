@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from core.background import poll
+from core.kernel.background import poll
 
 
 async def test_a_loop_stops_when_cancelled_as_it_is_woken() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from config.settings import Settings
-from core.documents.render import html_to_pdf, render_html
+from core.billing.render import html_to_pdf, render_html
 from core.models import Document
 
 LEGAL_NAME = 'Smith & Sons "Digital" Ltd'

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.periods import PeriodError, parse_period
+from core.billing.periods import PeriodError, parse_period
 
 JANUARY = datetime(2026, 1, 10, 12, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 
 from bot.web import AFTER_PURCHASE, create_app
+from core.kernel.portal import Portal
 from core.models import Customer, Download, Entitlement, License, Order, OutboundMail
-from core.portal import Portal
 from handlers.dispatcher import Dispatcher
 from tests.conftest import WEBHOOK_SECRET, Clock
 from tests.helpers import caller_for, sent_mail, text_of

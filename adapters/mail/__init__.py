@@ -1,0 +1,1 @@
+"""Mail transports: the SMTP relay, or .eml files when none is configured."""

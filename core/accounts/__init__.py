@@ -1,0 +1,1 @@
+"""The customer's account as a whole: confirmations of changes and the audit log."""

@@ -1,0 +1,106 @@
+"""Pending actions: a change waiting for the customer's confirmation, run at most once.
+
+The confirmation travels as a signed token (buttons, email sub-addresses) or as a short code the
+customer types (`confirm 4KQ7PX`). Claiming flips the row from pending to done with a guarded
+UPDATE, so two clicks or two re-sent emails cannot both win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.kernel.errors import Conflict, NotFound
+from core.models import PendingAction
+
+__all__ = ["PendingAction", "cancel", "claim", "create", "find", "token_for"]
+from core.kernel.portal import Portal
+from core.kernel.security import TokenError, sign, verify
+
+PURPOSE = "confirm"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+PENDING, DONE, CANCELLED = "pending", "done", "cancelled"
+
+
+async def create(session: AsyncSession, portal: Portal, *, customer_id: int, action: str,
+                 arguments: dict[str, Any], summary: str) -> PendingAction:
+    pending = PendingAction(
+        customer_id=customer_id,
+        action=action,
+        arguments=arguments,
+        summary=summary,
+        code="".join(secrets.choice(CODE_ALPHABET) for _ in range(6)),
+        expires_at=portal.now() + timedelta(seconds=portal.settings.pending_action_ttl),
+    )
+    session.add(pending)
+    await session.flush()
+    return pending
+
+
+def token_for(portal: Portal, pending: PendingAction) -> str:
+    # Short enough for an email sub-address (local part <= 64 characters).
+    return sign(portal.secret, PURPOSE, [pending.id, int(pending.expires_at.timestamp())],
+                length=20)
+
+
+def pending_id_from_token(portal: Portal, token: str) -> int:
+    try:
+        pending_id, expiry = verify(portal.secret, PURPOSE, token, expiring=False, length=20)
+    except (TokenError, ValueError):
+        raise NotFound("That confirmation link is not valid.") from None
+    if int(expiry) < portal.now().timestamp():
+        raise Conflict("That confirmation has expired. Please ask again.")
+    return int(pending_id)
+
+
+async def owner_of(session: AsyncSession, portal: Portal, token: str) -> int | None:
+    """The customer a confirmation token belongs to, or None when it is not valid."""
+    try:
+        pending_id = pending_id_from_token(portal, token)
+    except (NotFound, Conflict):
+        return None
+    pending = await session.get(PendingAction, pending_id)
+    return pending.customer_id if pending else None
+
+
+async def find(session: AsyncSession, portal: Portal, customer_id: int, *,
+               token: str | None = None, code: str | None = None) -> PendingAction:
+    if token is not None:
+        query = select(PendingAction).where(PendingAction.id == pending_id_from_token(portal, token))
+    else:
+        query = select(PendingAction).where(PendingAction.code == (code or "").strip().upper())
+    pending = await session.scalar(query.where(PendingAction.customer_id == customer_id))
+    if pending is None:
+        raise NotFound("There is nothing waiting for confirmation with that code.")
+    return pending
+
+
+async def claim(session: AsyncSession, portal: Portal, pending: PendingAction) -> None:
+    """Mark the action done, or explain why it cannot run. Rolled back with the effect on error."""
+    now = portal.now()
+    if pending.state == DONE:
+        raise Conflict("That was already done.")
+    if pending.state == CANCELLED:
+        raise Conflict("That was cancelled.")
+    if pending.expires_at <= now:
+        raise Conflict("That confirmation has expired. Please ask again.")
+    result = await session.execute(
+        update(PendingAction)
+        .where(PendingAction.id == pending.id, PendingAction.state == PENDING)
+        .values(state=DONE, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("That was already done.")
+    pending.state = DONE
+
+
+async def cancel(session: AsyncSession, portal: Portal, pending: PendingAction) -> None:
+    if pending.state != PENDING:
+        raise Conflict("That is no longer waiting for confirmation.")
+    pending.state = CANCELLED
+    pending.finished_at = portal.now()

@@ -1,0 +1,44 @@
+"""Finding a customer's documents: by number, by period, the latest. Always scoped by customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.billing.periods import Period
+from core.kernel.formatting import zone
+from core.models import Document
+
+
+async def by_number(session: AsyncSession, customer_id: int, kind: str, number: str) -> Document | None:
+    return await session.scalar(select(Document).where(
+        Document.customer_id == customer_id, Document.kind == kind,
+        Document.number == number.strip().upper()))
+
+
+async def in_period(session: AsyncSession, customer_id: int, kind: str, period: Period,
+                    limit: int | None = None, offset: int = 0) -> list[Document]:
+    query = (select(Document).where(Document.customer_id == customer_id, Document.kind == kind)
+             .order_by(Document.issued_at.desc(), Document.id.desc()))
+    if period.kind == "last":
+        query = query.limit(1)
+    else:
+        if period.start is not None and period.end is not None:
+            query = query.where(Document.issued_at >= period.start, Document.issued_at < period.end)
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+    return list(await session.scalars(query))
+
+
+async def months_with_documents(session: AsyncSession, customer_id: int, kind: str,
+                                tz: str | None) -> list[datetime]:
+    """The (local) months that have documents, newest first."""
+    issued = await session.scalars(select(Document.issued_at).where(
+        Document.customer_id == customer_id, Document.kind == kind).order_by(Document.issued_at.desc()))
+    months: dict[tuple[int, int], datetime] = {}
+    for moment in issued:
+        local = moment.astimezone(zone(tz))
+        months.setdefault((local.year, local.month), local)
+    return list(months.values())

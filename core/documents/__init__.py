@@ -1,1 +1,0 @@
-"""Invoices, receipts and credit notes: issuing, finding and rendering them."""

@@ -1,0 +1,119 @@
+"""The database: one async engine, sessions, and schema migrations through Alembic."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Select, event, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_engine(url: str, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30, **(connect_args or {})})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               connect_args=connect_args or {})
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, url: str, connect_args: dict[str, Any] | None = None) -> None:
+        self.url = url
+        self.engine = create_engine(url, connect_args)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block succeeds, rolled back on any error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def claim(self, model: Any, due: Select[Any], **values: Any) -> list[Any]:
+        """Take the rows `due` selects (by id) and set `values` on them, in one atomic UPDATE.
+
+        Workers use it to lease queued work: SQLite serializes writers, and on PostgreSQL SKIP
+        LOCKED lets several processes claim side by side without ever taking the same row.
+        """
+        if not self.is_sqlite:
+            due = due.with_for_update(skip_locked=True)
+        async with self.unit_of_work() as session:
+            rows = await session.scalars(
+                update(model).where(model.id.in_(due.scalar_subquery())).values(**values)
+                .returning(model).execution_options(synchronize_session=False))
+            return sorted(rows, key=lambda row: row.id)
+
+    async def upgrade(self) -> list[str]:
+        """Apply pending migrations; returns the revisions applied."""
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(_upgrade)
+
+    async def pending_migrations(self) -> list[str]:
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(_pending)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=2)
+            return True
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _pending(connection: Connection) -> list[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    pending: list[str] = []
+    for revision in script.walk_revisions():
+        if revision.revision in current:
+            break
+        pending.append(revision.revision)
+    return list(reversed(pending))
+
+
+def _upgrade(connection: Connection) -> list[str]:
+    pending = _pending(connection)
+    if pending:
+        command.upgrade(alembic_config(connection), "heads")
+    return pending

@@ -1,0 +1,1 @@
+"""License keys, and later their devices and team seats."""

@@ -1,0 +1,1 @@
+"""Mail in and out: the inbox, composing, the outbox and its sender, and the portal's own notices."""

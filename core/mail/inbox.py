@@ -1,0 +1,131 @@
+"""The inbox: received mail is stored first, then claimed by one worker at a time.
+
+Claims are leases taken in one atomic UPDATE (with SKIP LOCKED on PostgreSQL), so several
+processes on one database never work on the same message, and a message whose worker died
+is picked up again when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.kernel.portal import Portal
+from core.models import InboundMail, OutboundMail
+from core.models.mail import ANSWERED, IGNORED, PROCESSING, RECEIVED
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5  # a message that keeps failing is set aside instead of looping forever
+
+
+def message_key(raw: bytes) -> str:
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+    message_id = str(headers.get("Message-ID") or "").strip()
+    if message_id:
+        return message_id[:300]
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class _Arrival:
+    key: str
+    row: dict[str, Any]
+    stored: asyncio.Future[bool]
+
+
+class InboxWriter:
+    """Keeps received mail durably, many messages to a commit.
+
+    Each message waits for the commit that contains it, so nothing is acknowledged before it is
+    safe; whatever arrives while a commit is running goes into the next one. Under load one
+    commit serves every connection that was waiting, instead of one commit per message.
+    """
+
+    def __init__(self, portal: Portal, max_batch: int = 200) -> None:
+        self.portal = portal
+        self.max_batch = max_batch
+        self._waiting: list[_Arrival] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def store(self, *, raw: bytes, envelope_from: str, recipients: list[str]) -> bool:
+        """Keep a received message. False when it is a copy of one already kept."""
+        key = message_key(raw)
+        arrival = _Arrival(key, {"message_key": key, "envelope_from": envelope_from,
+                                 "recipients": {"to": recipients}, "raw": raw},
+                           asyncio.get_running_loop().create_future())
+        self._waiting.append(arrival)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_all())
+        return await arrival.stored
+
+    async def _write_all(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:self.max_batch]
+                del self._waiting[:self.max_batch]
+                try:
+                    new = await self._insert(batch)
+                except Exception as exc:  # answered 451 by the server: the client sends again
+                    for arrival in batch:
+                        if not arrival.stored.done():
+                            arrival.stored.set_exception(exc)
+                    continue
+                for arrival in batch:
+                    if not arrival.stored.done():
+                        arrival.stored.set_result(arrival.key in new)
+                        new.discard(arrival.key)  # a second copy in the same batch is a copy
+        finally:
+            self._writer = None
+
+    async def _insert(self, batch: list[_Arrival]) -> set[str]:
+        """Insert the batch, skipping keys already kept; returns the keys that are new."""
+        now = self.portal.now()
+        rows = [{**arrival.row, "received_at": now} for arrival in batch]
+        insert = sqlite_insert if self.portal.db.is_sqlite else postgresql_insert
+        statement = (insert(InboundMail).values(rows)
+                     .on_conflict_do_nothing(index_elements=[InboundMail.message_key])
+                     .returning(InboundMail.message_key))
+        async with self.portal.db.unit_of_work() as session:
+            return set(await session.scalars(statement))
+
+
+async def claim(portal: Portal, batch: int = 10) -> list[InboundMail]:
+    now = portal.now()
+    due = (
+        select(InboundMail.id)
+        .where(or_(InboundMail.status == RECEIVED,
+                   (InboundMail.status == PROCESSING) & (InboundMail.lease_until <= now)))
+        .order_by(InboundMail.id)
+        .limit(batch)
+    )
+    return await portal.db.claim(InboundMail, due, status=PROCESSING, lease_until=now + LEASE,
+                                 attempts=InboundMail.attempts + 1)
+
+
+async def finish(session: AsyncSession, portal: Portal, mail_id: int, *, answered: bool,
+                 outcome: str) -> None:
+    await session.execute(
+        update(InboundMail).where(InboundMail.id == mail_id).values(
+            status=ANSWERED if answered else IGNORED, processed_at=portal.now(),
+            lease_until=None, outcome=outcome[:2000])
+    )
+
+
+async def replies_since(session: AsyncSession, recipient: str, kinds: tuple[str, ...],
+                        portal: Portal, window: timedelta = timedelta(hours=1)) -> int:
+    count = await session.scalar(
+        select(func.count()).where(OutboundMail.recipient == recipient,
+                                   OutboundMail.kind.in_(kinds),
+                                   OutboundMail.created_at > portal.now() - window)
+    )
+    return count or 0

@@ -1,0 +1,73 @@
+"""The mail the portal sends on its own: sign-in codes and purchase invites."""
+
+from __future__ import annotations
+
+from html import escape
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.kernel.portal import Portal
+from core.mail import composing, outbox
+from core.models import Customer, Order
+
+
+def _html(paragraphs: list[str]) -> str:
+    body = "".join(f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    return f'<html><body style="font-family:sans-serif;line-height:1.5">{body}</body></html>'
+
+
+async def queue_login_code(session: AsyncSession, portal: Portal, customer: Customer, code: str
+                           ) -> None:
+    minutes = portal.settings.code_ttl // 60
+    paragraphs = [
+        f"Your sign-in code for {portal.settings.store_name} is:",
+        code,
+        f"Enter it with `verify {code}` where you asked for it. It works once, for {minutes} minutes.",
+        "If you did not ask for it, you can ignore this message; nobody can sign in without it.",
+    ]
+    message = composing.new_message(
+        portal,
+        to=customer.email,
+        subject=f"{code} is your {portal.settings.store_name} sign-in code",
+        text="\n\n".join(paragraphs) + "\n",
+        html=_html(paragraphs),
+    )
+    await outbox.queue(session, portal, message, kind="code")
+
+
+def ways_in(portal: Portal) -> list[str]:
+    """Every front door this store has, as a customer would use it."""
+    settings = portal.settings
+    doors = [
+        f"Email: write to {settings.portal_address} with a command such as \"orders\" "
+        "in the subject; the answer comes back to you."
+    ]
+    if settings.discord_token:
+        doors.append(f"Discord: type /{settings.discord_command} login in the store's server.")
+    if settings.slack_signing_secret:
+        doors.append(f"Slack: type {settings.slack_command} login in your workspace.")
+    return doors
+
+
+async def queue_invite(session: AsyncSession, portal: Portal, customer: Customer, order: Order,
+                       product_names: list[str]) -> None:
+    store = portal.settings.store_name
+    greeting = f"Hi {customer.name}," if customer.name else "Hi,"
+    paragraphs = [
+        greeting,
+        f"thank you for your order {order.number}. You now have access to: "
+        + ", ".join(product_names) + ".",
+        "Your downloads, license keys and invoices are waiting in the customer portal:",
+        "\n".join(f"- {door}" for door in ways_in(portal)),
+        f"Sign in with your email address ({customer.email}); we send a one-time code, "
+        "no password needed. Send \"help\" to see everything you can do.",
+        f"- {store}",
+    ]
+    message = composing.new_message(
+        portal,
+        to=customer.email,
+        subject=f"Your {store} order {order.number}: access is ready",
+        text="\n\n".join(paragraphs) + "\n",
+        html=_html(paragraphs),
+    )
+    await outbox.queue(session, portal, message, kind="invite")

@@ -1,0 +1,96 @@
+"""The outbox sender: hands due mail to the transport, one worker per process.
+
+Nothing is lost while the relay is down, and nothing is sent twice: a message is marked sent
+right after the relay accepted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from core.kernel.background import poll
+from core.kernel.portal import Portal
+from core.mail.transport import Transport
+from core.models import OutboundMail
+from core.models.mail import FAILED, QUEUED, SENDING, SENT
+
+log = logging.getLogger("shopkeep.outbox")
+
+BACKOFF_BASE = 30  # seconds before the first retry; doubles each time
+BACKOFF_CAP = 3600
+MAX_ATTEMPTS = 12  # about eight hours of retries before a message is marked failed
+LEASE = timedelta(minutes=2)  # how long a claimed message is left to its sender
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1)))
+
+
+class OutboxSender:
+    """Sends due mail. Any number of processes may run one: each claims rows with a short lease
+    in one atomic UPDATE, so a message goes to one sender, and a sender that dies mid-way only
+    delays its messages until the lease runs out."""
+
+    def __init__(self, portal: Portal, transport: Transport, batch: int = 20) -> None:
+        self.portal = portal
+        self.transport = transport
+        self.batch = batch
+        self.wakeup = asyncio.Event()
+
+    async def send_due(self) -> int:
+        """Send every message that is due now; returns how many went out."""
+        sent = 0
+        try:
+            while claimed := await self._claim():
+                for mail in claimed:
+                    sent += await self._attempt(mail)
+                if len(claimed) < self.batch:
+                    break
+        finally:
+            await self.transport.close()
+        return sent
+
+    async def _claim(self) -> list[OutboundMail]:
+        now = self.portal.now()
+        due = (
+            select(OutboundMail.id)
+            .where(OutboundMail.status.in_((QUEUED, SENDING)), OutboundMail.next_attempt_at <= now)
+            .order_by(OutboundMail.id)
+            .limit(self.batch)
+        )
+        return await self.portal.db.claim(OutboundMail, due, status=SENDING, next_attempt_at=now + LEASE,
+                                          attempts=OutboundMail.attempts + 1)
+
+    async def _attempt(self, mail: OutboundMail) -> int:
+        try:
+            await self.transport.send(mail)
+        except Exception as exc:  # anything the relay or TLS throws: retried later, never lost
+            await self._deferred(mail, exc)
+            return 0
+        async with self.portal.db.unit_of_work() as session:
+            await session.execute(
+                update(OutboundMail).where(OutboundMail.id == mail.id)
+                .values(status=SENT, sent_at=self.portal.now(), last_error=None)
+            )
+        return 1
+
+    async def _deferred(self, mail: OutboundMail, exc: BaseException) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        values: dict[str, object] = {"last_error": error}
+        if mail.attempts >= MAX_ATTEMPTS:
+            values["status"] = FAILED
+            log.error("giving up on mail %s to %s: %s", mail.id, mail.recipient, error)
+        else:
+            values["status"] = QUEUED
+            values["next_attempt_at"] = self.portal.now() + backoff(mail.attempts)
+            log.warning("mail %s to %s deferred (attempt %d): %s",
+                        mail.id, mail.recipient, mail.attempts, error)
+        async with self.portal.db.unit_of_work() as session:
+            await session.execute(update(OutboundMail).where(OutboundMail.id == mail.id).values(**values))
+
+    async def run(self, interval: float = 2.0) -> None:
+        await poll(self.send_due, self.wakeup, interval=interval, log=log)

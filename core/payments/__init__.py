@@ -1,0 +1,1 @@
+"""The payment provider seam: the interface every provider adapter implements."""

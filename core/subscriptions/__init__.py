@@ -1,0 +1,1 @@
+"""Subscriptions: renewals now, plan changes, pauses and cancellations next."""

@@ -1,0 +1,118 @@
+"""Invoices and receipts in plain words: invoices [period], invoice <number|period>, receipt ..."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field
+
+from core.billing import queries
+from core.billing.periods import Period, PeriodError, parse_period
+from core.billing.render import filename, pdf_for
+from core.kernel import formatting
+from core.kernel.errors import InvalidInput, NotFound
+from core.models import Customer
+from core.models.billing import INVOICE, RECEIPT
+from handlers.context import Context
+from handlers.registry import Arguments, command
+from handlers.reply import Attachment, Choice, Reply, Table
+
+PAGE_SIZE = 10
+MAX_ATTACHMENTS = 5
+NUMBER = re.compile(r"^[A-Za-z]{2,5}-\d{4}-\d+$")
+NOUNS = {INVOICE: ("invoice", "invoices"), RECEIPT: ("receipt", "receipts")}
+
+
+class ListArguments(Arguments):
+    period: str | None = Field(default=None, description='e.g. "2026", "March", "last quarter"; '
+                               'add "page 2" for older ones', json_schema_extra={"suggest": "months"})
+
+
+class DocumentArguments(Arguments):
+    which: str = Field(description='a number like INV-2026-0007, a period like "March", or "last"',
+                       min_length=1, max_length=60, json_schema_extra={"suggest": "invoices"})
+
+
+def _period(customer: Customer, ctx: Context, text: str) -> Period:
+    try:
+        return parse_period(text, now=ctx.portal.now(), tz=customer.timezone, locale=customer.locale)
+    except PeriodError as exc:
+        raise InvalidInput(exc.message) from None
+
+
+async def _nothing_in(ctx: Context, customer: Customer, kind: str, period: Period) -> Reply:
+    plural = NOUNS[kind][1]
+    months = await queries.months_with_documents(ctx.session, customer.id, kind, customer.timezone)
+    if not months:
+        return Reply.error(f"You have no {plural} yet.")
+    names = ", ".join(formatting.month_year(m, customer.locale) for m in months[:12])
+    return Reply.error(f"You have no {plural} for {period.label}. Months with {plural}: {names}.")
+
+
+@command("invoices", summary="List your invoices, newest first", aliases=("billing", "history"),
+         examples=("invoices", "invoices 2026", "invoices last quarter", "invoices page 2"),
+         reads_only=True)
+async def invoices(ctx: Context, args: ListArguments) -> Reply:
+    customer = await ctx.customer()
+    text = args.period or ""
+    page = 1
+    if match := re.search(r"(?:^|\s)page\s+(\d+)$", text, re.I):
+        page, text = max(1, int(match[1])), text[: match.start()].strip()
+    period = _period(customer, ctx, text)
+    found = await queries.in_period(ctx.session, customer.id, INVOICE, period,
+                                    limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    if not found:
+        return await _nothing_in(ctx, customer, INVOICE, period)
+    more = len(found) > PAGE_SIZE
+    rows = [[doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
+             formatting.money(doc.total, doc.currency, customer.locale), doc.status]
+            for doc in found[:PAGE_SIZE]]
+    title = "Your invoices" + ("" if period.kind == "all" else f": {period.label}")
+    reply = Reply(title=title, tables=[Table(["Invoice", "Date", "Total", "Status"], rows)])
+    reply.paragraphs.append("Send `invoice <number>` for the PDF, or `receipt <number>` for its receipt.")
+    if more:
+        reply.choices.append(Choice("Older invoices", f"invoices {text} page {page + 1}".replace("  ", " ")))
+    return reply
+
+
+async def _documents(ctx: Context, kind: str, which: str) -> Reply:
+    customer = await ctx.customer()
+    singular, plural = NOUNS[kind]
+    if NUMBER.match(which.strip()):
+        document = await queries.by_number(ctx.session, customer.id, kind, which)
+        if document is None:
+            raise NotFound(f"You have no {singular} {which.strip().upper()}. Send `invoices` to see yours.")
+        found = [document]
+        label = document.number
+    else:
+        period = _period(customer, ctx, which)
+        found = await queries.in_period(ctx.session, customer.id, kind, period)
+        if not found:
+            return await _nothing_in(ctx, customer, kind, period)
+        label = period.label
+    reply = Reply(title=f"Your {plural if len(found) > 1 else singular}: {label}")
+    for document in found[:MAX_ATTACHMENTS]:
+        pdf = await pdf_for(ctx.session, ctx.portal.settings, document)
+        reply.attachments.append(Attachment(filename(document), "application/pdf", pdf))
+    reply.tables.append(Table([singular.capitalize(), "Date", "Total"], [
+        [doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
+         formatting.money(doc.total, doc.currency, customer.locale)] for doc in found]))
+    if len(found) > MAX_ATTACHMENTS:
+        reply.paragraphs.append(f"{len(found)} {plural} match; the newest {MAX_ATTACHMENTS} are attached. "
+                                f"Ask for the others by number, e.g. `{singular} {found[-1].number}`.")
+    return reply
+
+
+@command("invoice", summary="Get invoice PDFs by number or period", slow=True,
+         examples=("invoice March", "invoice INV-2026-0007", "invoice last"))
+async def invoice(ctx: Context, args: DocumentArguments) -> Reply:
+    return await _documents(ctx, INVOICE, args.which)
+
+
+@command("receipt", summary="Get receipt PDFs by number or period", aliases=("receipts",), slow=True,
+         examples=("receipt last", "receipt March", "receipt RCT-2026-0003"))
+async def receipt(ctx: Context, args: DocumentArguments) -> Reply:
+    return await _documents(ctx, RECEIPT, args.which)
+
+
+

@@ -1,0 +1,154 @@
+"""What the customer owns: orders, product <number|name>, reveal <product>."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from core.kernel import formatting
+from core.licenses.keys import masked
+from core.licenses.queries import licenses_for
+from core.models import Customer, License, Order
+from core.models.orders import ACTIVE
+from core.orders import downloads, ownership
+from handlers.context import Context
+from handlers.registry import Arguments, command
+from handlers.reply import Choice, Link, Reply, Table
+from handlers.reply import Field as ReplyField
+
+ProductRef = Field(description="the product's number from `orders`, or its name",
+                   json_schema_extra={"suggest": "products"}, min_length=1, max_length=200)
+
+
+ORDERS_PER_PAGE = 10
+
+
+class OrdersArguments(Arguments):
+    page: int = Field(default=1, ge=1, le=10_000, description='older orders: "page 2", "page 3"...')
+
+    @field_validator("page", mode="before")
+    @classmethod
+    def _page_words(cls, value: object) -> object:
+        # "orders page 2" and "orders 2" both work.
+        if not isinstance(value, str):
+            return value
+        number = value.strip().lower().removeprefix("page").strip()
+        if not number.isdecimal():
+            raise ValueError('give a page number, like "orders page 2"')
+        return int(number)
+
+
+@command("orders", summary="Everything you own and your orders, newest first",
+         aliases=("my", "owned"), examples=("orders", "orders page 2"), reads_only=True)
+async def orders(ctx: Context, args: OrdersArguments) -> Reply:
+    customer = await ctx.customer()
+    owned = await ownership.owned_products(ctx.session, customer.id)
+    placed = await ownership.orders_of(ctx.session, customer.id, limit=ORDERS_PER_PAGE + 1,
+                                       offset=(args.page - 1) * ORDERS_PER_PAGE)
+    more, placed = len(placed) > ORDERS_PER_PAGE, placed[:ORDERS_PER_PAGE]
+    if not owned and not placed and args.page == 1:
+        return Reply.text("You don't own anything yet.", title="Your orders")
+    if not placed and args.page > 1:
+        return Reply.error(f"There is no page {args.page} of your orders. Send `orders` for the newest.")
+    first_page = args.page == 1
+    reply = Reply(title="Your orders" if first_page else f"Your orders, page {args.page}")
+    if first_page:
+        reply.tables.append(Table(
+            ["#", "Product", "Status", "Since"],
+            [[str(p.number), p.product.name, _status(p), formatting.date(
+                p.since, customer.locale, customer.timezone)] for p in owned],
+            title="Your products",
+        ))
+        reply.choices.extend(Choice(f"{p.number}. {p.product.name}", f"product {p.number}")
+                             for p in owned[:5])
+    _order_table(reply, customer, placed)
+    if more:
+        reply.choices.append(Choice("Older orders", f"orders page {args.page + 1}"))
+    return reply
+
+
+def _order_table(reply: Reply, customer: Customer, placed: list[Order]) -> None:
+    rows = []
+    for order in placed:
+        for index, item in enumerate(order.items):
+            first = index == 0
+            rows.append([
+                order.number if first else "",
+                formatting.date(order.placed_at, customer.locale, customer.timezone) if first else "",
+                item.product.name + (f" x{item.quantity}" if item.quantity > 1 else ""),
+                item.plan.name if item.plan else "",
+                order.status if first else "",
+                formatting.money(order.total, order.currency, customer.locale) if first else "",
+            ])
+    reply.tables.append(Table(["Order", "Date", "Product", "Plan", "Status", "Total"], rows,
+                              title="Orders"))
+
+
+def _status(owned: ownership.OwnedProduct) -> str:
+    if not owned.active:
+        return "ended"
+    subscription = owned.subscription
+    if subscription is None:
+        return "owned"
+    if subscription.cancel_at_period_end:
+        return f"{subscription.plan.name}, ends {subscription.current_period_end:%Y-%m-%d}"
+    return f"{subscription.plan.name}, {subscription.status}"
+
+
+class ProductArguments(Arguments):
+    product: str = ProductRef
+
+
+@command("product", summary="A product's downloads, private links and license keys",
+         aliases=("show", "downloads"), examples=("product 1", "product ebook"), reads_only=True)
+async def product(ctx: Context, args: ProductArguments) -> Reply:
+    owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)
+    reply = Reply(title=owned.product.name)
+    if owned.product.description:
+        reply.paragraphs.append(owned.product.description)
+    reply.fields.append(ReplyField("Status", _status(owned)))
+    if not owned.active:
+        reply.paragraphs.append("Your access to this product has ended.")
+        return reply
+    for deliverable in owned.product.deliverables:
+        if not deliverable.active:
+            continue
+        if deliverable.kind == "file":
+            link = downloads.link_for(ctx.portal, ctx.customer_id, deliverable)
+            reply.links.append(Link(f"Download {deliverable.label}", link.url, link.expires_at))
+        elif deliverable.kind == "link":
+            reply.links.append(Link(deliverable.label, deliverable.target))
+        elif deliverable.kind == "discord_role":
+            reply.fields.append(ReplyField(deliverable.label,
+                                           "a role in the store's Discord server, given when you "
+                                           "link Discord (`login` there)", inline=False))
+        elif deliverable.kind == "discord_invite":
+            reply.fields.append(ReplyField(deliverable.label,
+                                           f"a private invite: send `invite {owned.number}` "
+                                           "in Discord", inline=False))
+    licenses = await licenses_for(ctx.session, ctx.customer_id, owned.product.id)
+    if licenses:
+        reply.tables.append(_license_table(licenses, reveal=False))
+        reply.choices.append(Choice("Reveal license keys", f"reveal {owned.number}"))
+    if reply.links:
+        minutes = ctx.portal.settings.download_link_ttl // 60
+        reply.paragraphs.append(f"Download links work for {minutes} minutes and only for you.")
+    return reply
+
+
+def _license_table(licenses: list[License], *, reveal: bool) -> Table:
+    return Table(["License key", "Seats", "Status"], [
+        [lic.key if reveal else masked(lic.key), str(lic.seat_limit),
+         "active" if lic.status == ACTIVE else lic.status] for lic in licenses
+    ], title="License keys")
+
+
+@command("reveal", summary="Show a product's full license keys", aliases=("keys",), reads_only=True,
+         examples=("reveal 2",))
+async def reveal(ctx: Context, args: ProductArguments) -> Reply:
+    owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)
+    licenses = await licenses_for(ctx.session, ctx.customer_id, owned.product.id)
+    if not licenses:
+        return Reply.error(f"{owned.product.name} has no license keys.")
+    return Reply(title=f"{owned.product.name}: license keys",
+                 tables=[_license_table(licenses, reveal=True)],
+                 paragraphs=["Keep your keys private; anyone with a key can use its seats."])
