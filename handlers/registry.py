@@ -53,6 +53,9 @@ class Command:
     examples: tuple[str, ...] = ()
     details: str | None = None
     platforms: tuple[str, ...] | None = None  # None: every front door
+    # What customers do with it: the handler's module (orders, documents, sign_in, ...).
+    # Front doors that group commands (Discord's subcommand groups) group by it.
+    capability: str = ""
 
     def __post_init__(self) -> None:
         if self.mutates and self.reads_only:
@@ -109,11 +112,6 @@ class Registry:
         self._aliases.update({alias: command.name for alias in command.aliases})
         return command
 
-    def remove(self, name: str) -> None:
-        command = self._commands.pop(name)
-        for alias in command.aliases:
-            self._aliases.pop(alias, None)
-
     def get(self, word: str) -> Command | None:
         word = word.lower()
         return self._commands.get(self._aliases.get(word, word))
@@ -150,7 +148,7 @@ def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             name=name, summary=summary, run=function, arguments=arguments, aliases=aliases,
             access=access, mutates=mutates, reads_only=reads_only, slow=slow, examples=examples,
             details=inspect.cleandoc(function.__doc__) if function.__doc__ else None,
-            platforms=platforms,
+            platforms=platforms, capability=function.__module__.rpartition(".")[2],
         ))
         return function
 

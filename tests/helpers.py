@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -12,6 +14,7 @@ from core.identity.customers import by_email
 from core.kernel.portal import Portal
 from core.models import OutboundMail
 from handlers.context import Caller
+from handlers.registry import REGISTRY
 
 
 async def caller_for(portal: Portal, email: str, platform: str = "console") -> Caller:
@@ -42,3 +45,13 @@ def text_of(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     return str(body.get_content())
+
+
+@contextmanager
+def throwaway_commands() -> Iterator[None]:
+    """Commands a test registers inside the block are gone after it."""
+    commands, aliases = dict(REGISTRY._commands), dict(REGISTRY._aliases)
+    try:
+        yield
+    finally:
+        REGISTRY._commands, REGISTRY._aliases = commands, aliases

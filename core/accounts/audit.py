@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import AuditEvent
@@ -13,13 +12,3 @@ from core.models import AuditEvent
 async def record(session: AsyncSession, *, customer_id: int | None, actor: str, action: str,
                  **details: Any) -> None:
     session.add(AuditEvent(customer_id=customer_id, actor=actor, action=action, details=details))
-
-
-async def events_for(session: AsyncSession, customer_id: int, limit: int = 20) -> list[AuditEvent]:
-    rows = await session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.customer_id == customer_id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(limit)
-    )
-    return list(rows)

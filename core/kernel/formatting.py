@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_date
-from babel.dates import format_datetime as babel_datetime
 from babel.dates import format_skeleton
 from babel.numbers import format_currency, get_currency_precision
 
@@ -46,10 +45,6 @@ def money(amount: int, currency: str, locale: str | None = None) -> str:
 
 def date(moment: datetime, locale: str | None = None, tz: str | None = None) -> str:
     return babel_date(moment.astimezone(zone(tz)), format="medium", locale=_locale(locale))
-
-
-def date_time(moment: datetime, locale: str | None = None, tz: str | None = None) -> str:
-    return babel_datetime(moment, format="short", tzinfo=zone(tz), locale=_locale(locale))
 
 
 def month_year(moment: datetime, locale: str | None = None) -> str:

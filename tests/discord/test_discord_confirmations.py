@@ -17,12 +17,13 @@ from core.accounts import audit
 from core.kernel.portal import Portal
 from core.models import AuditEvent
 from handlers.context import Context
-from handlers.registry import REGISTRY, Arguments, command
+from handlers.registry import Arguments, command
 from handlers.reply import Reply
 from tests.conftest import Clock
 from tests.discord.test_discord_door import Bot, sign_in, text_of
 from tests.fakes.discord_api import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.discord_gateway import DEFAULT_USER_ID, component_payload, deliver_interaction, running
+from tests.helpers import throwaway_commands
 
 OTHER_USER = DEFAULT_USER_ID + 100
 
@@ -33,16 +34,16 @@ class StampArguments(Arguments):
 
 @pytest.fixture
 def stamp_command() -> Iterator[None]:
-    @command("stamp", summary="Stamp the account (asks first)", mutates=True)
-    async def stamp(ctx: Context, args: StampArguments) -> Reply:
-        if not ctx.confirmed:
-            return await ctx.confirm(Reply.text(f"Stamp {args.words!r}?"), summary=f"Stamp {args.words}",
-                                     arguments=args.model_dump())
-        await audit.record(ctx.session, customer_id=ctx.customer_id, actor=ctx.caller.actor, action="stamp")
-        return Reply.text("Stamped.")
+    with throwaway_commands():
+        @command("stamp", summary="Stamp the account (asks first)", mutates=True)
+        async def stamp(ctx: Context, args: StampArguments) -> Reply:
+            if not ctx.confirmed:
+                return await ctx.confirm(Reply.text(f"Stamp {args.words!r}?"), summary=f"Stamp {args.words}",
+                                         arguments=args.model_dump())
+            await audit.record(ctx.session, customer_id=ctx.customer_id, actor=ctx.caller.actor, action="stamp")
+            return Reply.text("Stamped.")
 
-    yield
-    REGISTRY.remove("stamp")
+        yield
 
 
 async def stamps(portal: Portal) -> int:

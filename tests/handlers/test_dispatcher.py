@@ -17,7 +17,7 @@ from handlers.dispatcher import ChangePolicy, Dispatcher
 from handlers.registry import REGISTRY, Arguments, NoArguments, command
 from handlers.reply import Reply
 from tests.conftest import Clock
-from tests.helpers import caller_for
+from tests.helpers import caller_for, throwaway_commands
 
 
 class NoteArguments(Arguments):
@@ -32,32 +32,31 @@ async def write_note(ctx: Context, text: str) -> None:
 @pytest.fixture
 def note_commands() -> Iterator[None]:
     """Throwaway commands that write an audit row, then succeed or fail in different ways."""
+    with throwaway_commands():
 
-    @command("note", summary="Write a note", mutates=True)
-    async def note(ctx: Context, args: NoteArguments) -> Reply:
-        if not ctx.confirmed:
-            return await ctx.confirm(Reply.text(f"Write {args.text!r}?"), summary=f"Write {args.text}",
-                                     arguments=args.model_dump())
-        await write_note(ctx, args.text)
-        return Reply.text("written")
+        @command("note", summary="Write a note", mutates=True)
+        async def note(ctx: Context, args: NoteArguments) -> Reply:
+            if not ctx.confirmed:
+                return await ctx.confirm(Reply.text(f"Write {args.text!r}?"), summary=f"Write {args.text}",
+                                         arguments=args.model_dump())
+            await write_note(ctx, args.text)
+            return Reply.text("written")
 
-    @command("note-now", summary="Write a note at once", mutates=True)
-    async def note_now(ctx: Context, args: NoteArguments) -> Reply:
-        await write_note(ctx, args.text)
-        return Reply.text("written")
+        @command("note-now", summary="Write a note at once", mutates=True)
+        async def note_now(ctx: Context, args: NoteArguments) -> Reply:
+            await write_note(ctx, args.text)
+            return Reply.text("written")
 
-    @command("note-fail", summary="Write then fail", mutates=True)
-    async def note_fail(ctx: Context, args: NoteArguments) -> Reply:
-        await write_note(ctx, args.text)
-        if args.text == "domain":
-            raise NotAllowed("You may not do that.")
-        if args.text == "refuse":
-            return Reply.error("Refused.")
-        raise RuntimeError("database exploded: secret internals")
+        @command("note-fail", summary="Write then fail", mutates=True)
+        async def note_fail(ctx: Context, args: NoteArguments) -> Reply:
+            await write_note(ctx, args.text)
+            if args.text == "domain":
+                raise NotAllowed("You may not do that.")
+            if args.text == "refuse":
+                return Reply.error("Refused.")
+            raise RuntimeError("database exploded: secret internals")
 
-    yield
-    for name in ("note", "note-now", "note-fail"):
-        REGISTRY.remove(name)
+        yield
 
 
 async def notes(portal: Portal) -> list[str]:

@@ -23,8 +23,9 @@ from core.kernel.portal import Portal
 from core.mail import inbox, outbox
 from core.models import InboundMail
 from handlers.context import Context
-from handlers.registry import REGISTRY, Arguments, NoArguments, command
+from handlers.registry import Arguments, NoArguments, command
 from handlers.reply import Reply
+from tests.helpers import throwaway_commands
 from tests.relay import CapturingRelay, free_port
 
 PORTAL = "portal@shop.test"
@@ -196,17 +197,17 @@ NOTES: list[str] = []  # every note that really ran, to count changes
 @pytest.fixture
 def note_command() -> Iterator[None]:
     """A throwaway command that changes something (an audit entry) and says so."""
-    NOTES.clear()
+    with throwaway_commands():
+        NOTES.clear()
 
-    @command("note", summary="Leave a note on the account", mutates=True)
-    async def note(ctx: Context, args: NoteArguments) -> Reply:
-        await audit.record(ctx.session, customer_id=ctx.customer_id, actor=ctx.caller.actor,
-                           action="note", text=args.text)
-        NOTES.append(args.text)
-        return Reply.text(f"Noted: {args.text}")
+        @command("note", summary="Leave a note on the account", mutates=True)
+        async def note(ctx: Context, args: NoteArguments) -> Reply:
+            await audit.record(ctx.session, customer_id=ctx.customer_id, actor=ctx.caller.actor,
+                               action="note", text=args.text)
+            NOTES.append(args.text)
+            return Reply.text(f"Noted: {args.text}")
 
-    yield
-    REGISTRY.remove("note")
+        yield
 
 
 TRUSTED = "mx.shop.test; dkim=pass header.d=example.com header.s=s1; dmarc=pass header.from=example.com"
@@ -352,13 +353,13 @@ async def test_many_messages_at_once_are_each_kept_and_answered_once(desk: MailD
 @pytest.fixture
 def broken_reader() -> Iterator[None]:
     """A command that only reads and fails the way a bug would, mid-transaction."""
+    with throwaway_commands():
 
-    @command("stats", summary="A reader with a bug", reads_only=True)
-    async def stats(ctx: Context, args: NoArguments) -> Reply:
-        raise RuntimeError("a bug")
+        @command("stats", summary="A reader with a bug", reads_only=True)
+        async def stats(ctx: Context, args: NoArguments) -> Reply:
+            raise RuntimeError("a bug")
 
-    yield
-    REGISTRY.remove("stats")
+        yield
 
 
 @pytest.mark.usefixtures("note_command", "broken_reader")
