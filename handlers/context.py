@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,17 @@ if TYPE_CHECKING:
 LINKED_PLATFORMS = ("discord", "slack")
 
 
+# create_invite(channel_id, max_age_seconds) -> invite URL
+InviteMaker = Callable[[int, int], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class DoorAbilities:
+    """What the front door a command arrived through can do beyond answering."""
+
+    create_invite: InviteMaker | None = None  # Discord: a single-use invite to a channel
+
+
 @dataclass
 class Caller:
     """The person behind a command, as the front door established it."""
@@ -32,8 +44,7 @@ class Caller:
     operator: bool = False
     # Changes run without a separate confirmation step (a DKIM-verified email).
     trusted_for_changes: bool = True
-    # Front-door specific facts a command may use, e.g. Slack mentions resolved to emails.
-    extras: dict[str, Any] = field(default_factory=dict)
+    abilities: DoorAbilities = field(default_factory=DoorAbilities)
 
     @property
     def key(self) -> str:

@@ -42,6 +42,15 @@ class Choice:
     command: str
 
 
+CONFIRM_COMMAND, CANCEL_COMMAND = "confirm", "cancel-request"
+
+
+def answer_line(token_or_code: str, *, accept: bool) -> str:
+    """The command a confirmation's answer stands for: a button click, a reply to the request's
+    one-time address, a y/N prompt. Every front door turns its answer into this line."""
+    return f"{CONFIRM_COMMAND if accept else CANCEL_COMMAND} {token_or_code}"
+
+
 @dataclass(frozen=True)
 class Confirmation:
     summary: str
@@ -50,6 +59,11 @@ class Confirmation:
     expires_at: datetime
     confirm_label: str = "Confirm"
     cancel_label: str = "Cancel"
+
+    @property
+    def typed(self) -> str:
+        """What a person types to go ahead."""
+        return answer_line(self.code, accept=True)
 
 
 @dataclass
@@ -74,23 +88,10 @@ class Reply:
         return cls(title=title, paragraphs=list(paragraphs))
 
     def plain_text(self) -> str:
-        """Everything the reply says, as text (for logs, tests and the simplest renderers)."""
-        lines: list[str] = []
-        if self.title:
-            lines.append(self.title)
-        lines.extend(self.paragraphs)
-        lines.extend(f"{f.name}: {f.value}" for f in self.fields)
-        for table in self.tables:
-            if table.title:
-                lines.append(table.title)
-            lines.append(" | ".join(table.columns))
-            lines.extend(" | ".join(row) for row in table.rows)
-        lines.extend(f"{link.label}: {link.url}" for link in self.links)
-        lines.extend(f"[{a.filename}]" for a in self.attachments)
-        lines.extend(f"{c.label}: {c.command}" for c in self.choices)
-        if self.confirmation:
-            lines.append(f"{self.confirmation.summary} (confirm {self.confirmation.code})")
-        return "\n".join(lines)
+        """Everything the reply says, as text: the rendering console and email use."""
+        from handlers.text import reply_text  # the renderer builds on this module
+
+        return reply_text(self)
 
 
 class Refused(Exception):

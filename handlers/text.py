@@ -1,8 +1,12 @@
-"""Plain-text pieces every front door renders the same way (aligned tables)."""
+"""The one plain-text rendering of a Reply: the console prints it, email sends it as the text
+part, logs and tests read it. Front doors pass what only they know (a confirmation hint that
+names their way to answer, the paths attachments were saved to)."""
 
 from __future__ import annotations
 
-from handlers.reply import Table
+from collections.abc import Sequence
+
+from handlers.reply import Reply, Table
 
 
 def table_lines(table: Table, *, with_title: bool = True) -> list[str]:
@@ -16,3 +20,34 @@ def table_lines(table: Table, *, with_title: bool = True) -> list[str]:
 
     title = [table.title] if with_title and table.title else []
     return [*title, line(table.columns), line(["-" * w for w in widths]), *map(line, table.rows)]
+
+
+def reply_text(reply: Reply, *, confirm_hint: str | None = None,
+               saved: Sequence[object] = ()) -> str:
+    """Everything the reply says. `confirm_hint` replaces the default "send `confirm CODE`"
+    line ("" leaves it out, for a door that asks itself); `saved` lists where attachments went."""
+    lines: list[str] = []
+    if reply.title:
+        lines += [reply.title, "=" * len(reply.title)]
+    lines += reply.paragraphs
+    if reply.fields:
+        width = max(len(f.name) for f in reply.fields)
+        lines += [f"{f.name.ljust(width)}  {f.value}" for f in reply.fields]
+    for table in reply.tables:
+        lines += ["", *table_lines(table)]
+    for link in reply.links:
+        until = f" (valid until {link.expires_at:%Y-%m-%d %H:%M} UTC)" if link.expires_at else ""
+        lines += ["", f"{link.label}{until}:", f"  {link.url}"]
+    if saved:
+        lines += ["", "Saved:", *(f"  {path}" for path in saved)]
+    elif reply.attachments:
+        lines += ["", "Attached: " + ", ".join(a.filename for a in reply.attachments)]
+    if reply.choices:
+        lines += ["", "Next:", *(f"  {c.command}   ({c.label})" for c in reply.choices)]
+    if reply.confirmation:
+        hint = confirm_hint if confirm_hint is not None else (
+            f"To go ahead, send `{reply.confirmation.typed}` (valid until "
+            f"{reply.confirmation.expires_at:%Y-%m-%d %H:%M} UTC).")
+        if hint:
+            lines += ["", hint]
+    return "\n".join(lines)

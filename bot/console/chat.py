@@ -9,12 +9,11 @@ from pathlib import Path
 
 from bot.bootstrap import outbox_sender
 from bot.console.render import render, save_attachments
-from core.identity.customers import by_email, normalize_email
-from core.kernel.errors import InvalidInput
 from core.kernel.portal import Portal
+from handlers.callers import caller_for, operator_as
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
-from handlers.reply import Reply
+from handlers.reply import Reply, answer_line
 
 
 class ConsoleSession:
@@ -31,10 +30,8 @@ class ConsoleSession:
         print(render(reply, saved, prompt_for_confirmation=interactive))
         if interactive and reply.confirmation:
             answer = await _ask(f"{reply.confirmation.summary}. Go ahead? [y/N] ")
-            if answer.strip().lower() in ("y", "yes"):
-                reply = await self.run_line(f"confirm {reply.confirmation.code}")
-            else:
-                reply = await self.run_line(f"cancel-request {reply.confirmation.code}")
+            accept = answer.strip().lower() in ("y", "yes")
+            reply = await self.run_line(answer_line(reply.confirmation.code, accept=accept))
         # Codes and invites go out at once, whether or not `shopkeep serve` is running.
         await self.outbox.send_due()
         return reply
@@ -52,14 +49,9 @@ async def _ask(prompt: str) -> str:
 async def console_caller(portal: Portal, as_email: str | None) -> Caller:
     """The operator's own terminal, or (with --as) support mode acting for a customer."""
     if as_email is None:
-        return Caller(platform="console", account_id=f"{getpass.getuser()}@{socket.gethostname()}")
-    email = normalize_email(as_email)
-    async with portal.db.unit_of_work() as session:
-        customer = await by_email(session, email)
-    if customer is None:
-        raise InvalidInput(f"--as: there is no customer {email}")
-    return Caller(platform="console", account_id=f"operator:{getpass.getuser()}",
-                  customer_id=customer.id, display_name=email, operator=True)
+        return await caller_for(portal, platform="console",
+                                account_id=f"{getpass.getuser()}@{socket.gethostname()}")
+    return await operator_as(portal, as_email, platform="console", operator=getpass.getuser())
 
 
 async def chat(portal: Portal, *, as_email: str | None, commands: list[str],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from handlers.reply import Reply
-from handlers.text import table_lines
+from handlers.text import reply_text
 
 
 def save_attachments(reply: Reply, folder: Path) -> list[Path]:
@@ -20,25 +20,5 @@ def save_attachments(reply: Reply, folder: Path) -> list[Path]:
 
 def render(reply: Reply, saved: list[Path] | None = None, *, prompt_for_confirmation: bool = False
            ) -> str:
-    lines: list[str] = []
-    if reply.title:
-        lines += [reply.title, "=" * len(reply.title)]
-    lines += reply.paragraphs
-    if reply.fields:
-        width = max(len(f.name) for f in reply.fields)
-        lines += [f"{f.name.ljust(width)}  {f.value}" for f in reply.fields]
-    for table in reply.tables:
-        lines += ["", *table_lines(table)]
-    if reply.links:
-        lines.append("")
-        for link in reply.links:
-            until = f" (valid until {link.expires_at:%H:%M} UTC)" if link.expires_at else ""
-            lines.append(f"{link.label}{until}:\n  {link.url}")
-    if saved:
-        lines += ["", "Saved:", *(f"  {path}" for path in saved)]
-    if reply.choices:
-        lines += ["", "Next: " + "; ".join(f"{c.label} -> `{c.command}`" for c in reply.choices)]
-    if reply.confirmation and not prompt_for_confirmation:
-        lines += ["", f"To go ahead, send `confirm {reply.confirmation.code}` "
-                      f"(valid until {reply.confirmation.expires_at:%H:%M} UTC)."]
-    return "\n".join(lines)
+    # The y/N prompt asks itself, so the text does not also say how to confirm.
+    return reply_text(reply, saved=saved or (), confirm_hint="" if prompt_for_confirmation else None)

@@ -12,16 +12,14 @@ from discord import app_commands
 
 from bot.discord.commands import build_group
 from bot.discord.render import CANCEL, CONFIRM, RUN, render
-from core.accounts import confirmations
-from core.identity import chat_links
 from core.kernel.background import poll
 from core.kernel.portal import Portal
 from core.orders import discord_roles
-from handlers.commands.community import CREATE_INVITE
-from handlers.context import Caller
+from handlers.callers import caller_for
+from handlers.context import Caller, DoorAbilities
 from handlers.dispatcher import Dispatcher
 from handlers.registry import REGISTRY, Command
-from handlers.reply import Reply
+from handlers.reply import Reply, answer_line
 from handlers.suggest import suggest
 
 log = logging.getLogger("shopkeep.discord")
@@ -70,11 +68,9 @@ class DiscordDoor:
     # ---------------------------------------------------------------- commands
 
     async def caller(self, user: discord.abc.User) -> Caller:
-        async with self.portal.db.unit_of_work() as session:
-            customer = await chat_links.linked_customer(session, platform="discord", account_id=str(user.id))
-        return Caller(platform="discord", account_id=str(user.id),
-                      customer_id=customer.id if customer else None, display_name=user.name,
-                      extras={CREATE_INVITE: self.create_invite})
+        return await caller_for(self.portal, platform="discord", account_id=str(user.id),
+                                display_name=user.name,
+                                abilities=DoorAbilities(create_invite=self.create_invite))
 
     async def run(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
         # Acknowledge before any work: Discord's three seconds then hold however busy the
@@ -111,17 +107,11 @@ class DiscordDoor:
         await interaction.response.defer(ephemeral=True, thinking=True)
         caller = await self.caller(interaction.user)
         if custom_id.startswith(CONFIRM):
-            line = f"confirm {custom_id.removeprefix(CONFIRM)}"
+            line = answer_line(custom_id.removeprefix(CONFIRM), accept=True)
         elif custom_id.startswith(CANCEL):
-            line = f"cancel-request {custom_id.removeprefix(CANCEL)}"
+            line = answer_line(custom_id.removeprefix(CANCEL), accept=False)
         else:
             line = custom_id.removeprefix(RUN)
-        if custom_id.startswith((CONFIRM, CANCEL)):
-            async with self.portal.db.unit_of_work() as session:
-                owner = await confirmations.owner_of(session, self.portal, line.split(" ", 1)[1])
-            if owner is not None and owner != caller.customer_id:
-                await self.send(interaction, Reply.error("Only the person who asked can confirm this."))
-                return
         await self.send(interaction, await self.dispatcher.handle_line(caller, line))
 
     # ---------------------------------------------------------------- invites and roles

@@ -12,11 +12,12 @@ from html import escape
 
 from bot.mail.headers import header_text
 from bot.mail.policy import confirmation_address
-from bot.mail.render import reply_html, reply_text
+from bot.mail.render import reply_html
 from core.kernel.portal import Portal
 from core.mail import composing
 from handlers.parser import looks_like_card_number
 from handlers.reply import Reply
+from handlers.text import reply_text
 
 SHORT_HELP = ("Write one command per line, in the subject or at the top of the message, for "
               "example \"orders\", \"product 1\" or \"help\".")
@@ -40,7 +41,7 @@ def _confirm_hint(portal: Portal, reply: Reply) -> str | None:
     if reply.confirmation is None:
         return None
     return (f"To go ahead, reply to this message (the reply goes to a one-time address), or send "
-            f"\"confirm {reply.confirmation.code}\" to {portal.settings.portal_address}. "
+            f"\"{reply.confirmation.typed}\" to {portal.settings.portal_address}. "
             f"It expires {reply.confirmation.expires_at:%Y-%m-%d %H:%M} UTC.")
 
 

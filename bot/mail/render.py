@@ -5,30 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from handlers.reply import Reply
-from handlers.text import table_lines
 
 CELL = "padding:4px 10px;border-bottom:1px solid #e5e7eb;text-align:left"
-
-
-def reply_text(reply: Reply, *, confirm_hint: str | None = None) -> str:
-    lines: list[str] = []
-    if reply.title:
-        lines.append(reply.title)
-    lines += reply.paragraphs
-    lines += [f"{f.name}: {f.value}" for f in reply.fields]
-    for table in reply.tables:
-        lines += ["", *table_lines(table)]
-    for link in reply.links:
-        until = f" (valid until {link.expires_at:%Y-%m-%d %H:%M} UTC)" if link.expires_at else ""
-        lines += ["", f"{link.label}{until}:", f"  {link.url}"]
-    if reply.attachments:
-        lines += ["", "Attached: " + ", ".join(a.filename for a in reply.attachments)]
-    if reply.choices:
-        lines += ["", "You can also send: " + "; ".join(f"\"{c.command}\" ({c.label})"
-                                                     for c in reply.choices)]
-    if reply.confirmation and confirm_hint:
-        lines += ["", confirm_hint]
-    return "\n".join(lines)
 
 
 def reply_html(reply: Reply, *, confirm_hint: str | None = None) -> str:

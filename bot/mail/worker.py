@@ -20,16 +20,17 @@ from bot.mail.policy import (
     trusted_authentication,
 )
 from bot.mail.reading import MailCommands, read_commands
-from core.identity.customers import by_email
 from core.kernel.background import poll
 from core.kernel.portal import Portal
 from core.mail import inbox, outbox
 from core.mail.composing import LOOP_HEADER
 from core.models import InboundMail
+from handlers.callers import caller_in
 from handlers.context import Caller
 from handlers.dispatcher import ChangePolicy, Dispatcher
 from handlers.parser import looks_like_card_number, parse_line
 from handlers.registry import REGISTRY
+from handlers.reply import answer_line
 
 log = logging.getLogger("shopkeep.mail")
 
@@ -168,8 +169,8 @@ class MailWorker:
             await self._finish(session, mail, f"no reply: {reading.no_reply}")
             log.info("message %s: no reply (%s)", mail.id, reading.no_reply)
             return
-        customer = await by_email(session, reading.sender)
-        to = customer.email if customer else reading.sender
+        caller = await caller_in(session, platform="email", account_id=reading.sender)
+        to = caller.account_id
         allowance = await self._allowance(session, to)
         if allowance is None:
             await self._finish(session, mail, "no reply: hourly limit reached")
@@ -180,11 +181,9 @@ class MailWorker:
             await self._reply(session, reading, to, answer, kind="limit_notice")
             return
         answer = Answer()
-        if customer is None:
+        if caller.customer_id is None:
             answer.notice = NO_ACCOUNT
         else:
-            caller = Caller(platform="email", account_id=customer.email, customer_id=customer.id,
-                            display_name=customer.email)
             await self._run_commands(reading, caller, answer, session if shared else None)
         await self._reply(session, reading, to, answer, kind="reply")
 
@@ -199,7 +198,7 @@ class MailWorker:
         if reading.token:
             # A reply to a confirmation request: that, and nothing quoted in it, is the command.
             answer.sections.append(("confirm", await self.dispatcher.handle_line(
-                caller, f"confirm {reading.token}", policy)))
+                caller, answer_line(reading.token, accept=True), policy)))
             return
         commands = reading.commands
         answer.ignored = [with_suggestion(line) for line in commands.ignored]

@@ -268,7 +268,7 @@ class BlockKit:
                 },
             ]},
             {"type": "context", "elements": [mrkdwn(
-                f"Or send `{self.slash} confirm {escape(confirmation.code)}` before {until}.")]},
+                f"Or send `{self.slash} {escape(confirmation.typed)}` before {until}.")]},
         ]
 
 

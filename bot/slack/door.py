@@ -29,11 +29,12 @@ from bot.slack.stores import PLATFORM, DeliveryLog, SqlInstallationStore, SqlOAu
 from config.settings import Settings, SettingsError
 from core.identity import chat_links
 from core.kernel.portal import Portal
+from handlers.callers import caller_for
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from handlers.parser import mentioned_users, parse_line, replace_mentions
 from handlers.registry import REGISTRY, Command
-from handlers.reply import Choice, Reply
+from handlers.reply import Choice, Reply, answer_line
 
 log = logging.getLogger("shopkeep.slack")
 
@@ -187,7 +188,8 @@ class SlackDoor:
         value = str(action.get("value", ""))
         if kind == LINK or not value:
             return  # the link opened in the browser; nothing to run
-        line = {RUN: value, CONFIRM: f"confirm {value}", CANCEL: f"cancel-request {value}"}[kind or RUN]
+        line = {RUN: value, CONFIRM: answer_line(value, accept=True),
+                CANCEL: answer_line(value, accept=False)}[kind or RUN]
         origin = self._origin(context, body, delivery_id=body.get("trigger_id") or action.get("action_ts"))
         # A settled confirmation replaces its buttons, so the message no longer invites a click.
         origin.replace_original = kind in (CONFIRM, CANCEL)
@@ -259,11 +261,8 @@ class SlackDoor:
         return False
 
     async def _caller(self, origin: Origin) -> Caller:
-        async with self.portal.db.unit_of_work() as session:
-            customer = await chat_links.linked_customer(session, platform=PLATFORM,
-                                                      account_id=origin.account_id)
-        return Caller(platform=PLATFORM, account_id=origin.account_id,
-                      customer_id=customer.id if customer else None, display_name=origin.user_name)
+        return await caller_for(self.portal, platform=PLATFORM, account_id=origin.account_id,
+                                display_name=origin.user_name)
 
     async def _answer(self, origin: Origin, caller: Caller, line: str) -> Reply:
         command = self._command_for(line)
@@ -279,7 +278,6 @@ class SlackDoor:
                 return Reply.error(
                     "I can't see the email address of everyone you mentioned (the workspace "
                     "doesn't share it with this app). Type their email address instead.")
-            caller.extras["mentions"] = emails
             line = replace_mentions(line, emails)
         return await self.dispatcher.handle_line(caller, line)
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.kernel.errors import Conflict, NotFound
+from core.kernel.errors import Conflict, NotAllowed, NotFound
 from core.models import PendingAction
 
 __all__ = ["PendingAction", "cancel", "claim", "create", "find", "token_for"]
@@ -57,23 +57,18 @@ def pending_id_from_token(portal: Portal, token: str) -> int:
     return int(pending_id)
 
 
-async def owner_of(session: AsyncSession, portal: Portal, token: str) -> int | None:
-    """The customer a confirmation token belongs to, or None when it is not valid."""
-    try:
-        pending_id = pending_id_from_token(portal, token)
-    except (NotFound, Conflict):
-        return None
-    pending = await session.get(PendingAction, pending_id)
-    return pending.customer_id if pending else None
-
-
 async def find(session: AsyncSession, portal: Portal, customer_id: int, *,
                token: str | None = None, code: str | None = None) -> PendingAction:
+    """The customer's pending action. A signed token (a button, a reply address) names one
+    action, so someone else's is refused as such; a typed code is only looked for among the
+    customer's own, so guessing tells nothing."""
     if token is not None:
-        query = select(PendingAction).where(PendingAction.id == pending_id_from_token(portal, token))
+        pending = await session.get(PendingAction, pending_id_from_token(portal, token))
+        if pending is not None and pending.customer_id != customer_id:
+            raise NotAllowed("Only the person who asked can confirm this.")
     else:
-        query = select(PendingAction).where(PendingAction.code == (code or "").strip().upper())
-    pending = await session.scalar(query.where(PendingAction.customer_id == customer_id))
+        pending = await session.scalar(select(PendingAction).where(
+            PendingAction.code == (code or "").strip().upper(), PendingAction.customer_id == customer_id))
     if pending is None:
         raise NotFound("There is nothing waiting for confirmation with that code.")
     return pending

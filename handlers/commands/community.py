@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from core.accounts import audit
 from core.kernel.errors import NotFound
 from core.orders import ownership
@@ -12,18 +10,13 @@ from handlers.context import Context
 from handlers.registry import command
 from handlers.reply import Link, Reply
 
-# The front door that offers this command puts a callable here:
-# create_invite(channel_id, max_age_seconds) -> invite URL.
-CREATE_INVITE = "create_invite"
-InviteMaker = Callable[[int, int], Awaitable[str]]
-
 
 @command("invite", summary="Get a private, single-use invite to a product's community",
          examples=("invite 4",), platforms=("discord",))
 async def invite(ctx: Context, args: ProductArguments) -> Reply:
     owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)
     channels = [d for d in owned.product.deliverables if d.kind == "discord_invite" and d.active]
-    make: InviteMaker | None = ctx.caller.extras.get(CREATE_INVITE)
+    make = ctx.caller.abilities.create_invite
     if not owned.active or not channels:
         raise NotFound(f"{owned.product.name} has no private community invite.")
     if make is None:

@@ -110,7 +110,7 @@ async def test_someone_elses_confirmation_does_nothing(slack: Slack, stop_plan: 
 
     answer = await slack.answer((await slack.click("shopkeep.confirm", token, user=BOB_ID)).name)
 
-    assert "nothing waiting" in everything_said(answer)
+    assert "Only the person who asked" in everything_said(answer)
     assert stop_plan == []
 
 
