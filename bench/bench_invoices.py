@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from config.settings import load_settings
 from core import demo
-from core.billing.render import pdf_for, render_html, render_pool
+from core.billing.render import RENDERER, pdf_for, render_html
 from core.kernel.portal import Portal
 from core.models import Document
 
@@ -37,7 +37,7 @@ async def main() -> None:
             documents = list(await session.scalars(select(Document).where(Document.kind == "invoice")))
         html = render_html(documents[0], portal.settings)
         weasyprint.HTML(string=html).write_pdf()  # warm both sides: fonts, imports, the worker
-        await asyncio.get_running_loop().run_in_executor(render_pool(), len, "")
+        await RENDERER.start()
 
         bare, fresh, stored = [], [], []
         for document in documents[: args.rounds]:

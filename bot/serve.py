@@ -18,6 +18,7 @@ from bot.slack import mount as mount_slack
 from bot.web import AFTER_PURCHASE, create_app
 from config.settings import Settings, split_listen
 from core import demo
+from core.billing.render import RENDERER
 from core.catalog.spec import read_catalog
 from core.catalog.sync import sync_catalog
 from core.kernel.portal import Portal
@@ -66,7 +67,10 @@ async def serve(settings: Settings, *, with_demo: bool = False,
         stack.push_async_callback(_close_server, smtp)
         log.info("SMTP on %s for %s", settings.smtp_listen, settings.portal_address)
         workers = [asyncio.create_task(outbox.run(), name="outbox"),
-                   asyncio.create_task(mail.run(), name="mail")]
+                   asyncio.create_task(mail.run(), name="mail"),
+                   # The PDF process starts in a thread now, not at the first invoice.
+                   asyncio.create_task(RENDERER.start(), name="pdf-warm-up")]
+        stack.push_async_callback(RENDERER.close)
         stack.push_async_callback(_cancel, workers)
         target = settings.mail_relay or f"{settings.outbox_dir}/ (no relay set)"
         log.info("outgoing mail to %s", target)

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     codes_per_caller_per_hour: int = Field(10, gt=0)
     pending_action_ttl: int = Field(1800, gt=0)
 
+    # The PDF render process is replaced after this many documents or above this much memory.
+    render_recycle_after: int = Field(200, gt=0)
+    render_memory_limit_mb: int = Field(300, gt=0)
+
     # Email front door.
     mail_max_size: int = Field(1024 * 1024, gt=0)
     mail_max_lines: int = Field(10, gt=0)

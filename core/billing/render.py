@@ -6,8 +6,8 @@ totals (subtotal, total, paid, balance), issued, paid, logo (data URI or None), 
 for translations.
 
 A PDF is rendered once and kept under <data dir>/documents/<sha256>.pdf; later requests read
-those bytes. WeasyPrint runs in a separate process, so a render never stalls the event loop,
-and it is imported only there.
+those bytes. WeasyPrint runs in a separate, long-lived process (RenderWorker), so a render never
+stalls the event loop, and it is imported only there.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import hashlib
 import io
 import mimetypes
 import multiprocessing
+import os
+import resource
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import jinja2
@@ -112,19 +114,74 @@ def html_to_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html).write_pdf()  # type: ignore[no-any-return]
 
 
-_pool: ProcessPoolExecutor | None = None
+def _rendered(html: str) -> tuple[bytes, int, int]:
+    """In the render process: the PDF, and the process's id and resident memory in bytes."""
+    return html_to_pdf(html), os.getpid(), _resident_bytes()
 
 
-def render_pool() -> ProcessPoolExecutor:
-    global _pool
-    if _pool is None:
-        # forkserver: a clean child, not a copy of a process with an event loop and DB threads.
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
-    return _pool
+def _resident_bytes() -> int:
+    try:  # Linux: pages in memory now (getrusage only knows the peak)
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-async def render_pdf(html: str) -> bytes:
-    return await asyncio.get_running_loop().run_in_executor(render_pool(), html_to_pdf, html)
+def _warm() -> int:
+    import weasyprint  # noqa: F401 - the slow part of a first render is this import
+
+    return os.getpid()
+
+
+def _new_pool() -> ProcessPoolExecutor:
+    """A render process, started and warmed up. Blocks for a second or more: never call it on
+    the event loop."""
+    # forkserver: a clean child, not a copy of a process with an event loop and DB threads.
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+    pool.submit(_warm).result()
+    return pool
+
+
+class RenderWorker:
+    """One warm WeasyPrint process for the whole portal.
+
+    It is started in a thread, so the event loop (every front door) never waits for a process
+    to start, and it is replaced after `recycle_after` renders or once it holds more than
+    `memory_limit` bytes: WeasyPrint's caches grow with every document.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = asyncio.Lock()
+        self.renders = 0  # by the current process
+        self.pid: int | None = None  # of the process that made the last PDF
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._pool is None:
+                self._pool = await asyncio.to_thread(_new_pool)
+                self.renders = 0
+
+    async def render(self, html: str, *, recycle_after: int, memory_limit: int) -> bytes:
+        await self.start()
+        assert self._pool is not None
+        pool = self._pool
+        pdf, self.pid, resident = await asyncio.get_running_loop().run_in_executor(pool, _rendered, html)
+        self.renders += 1
+        if (self.renders >= recycle_after or resident > memory_limit) and self._pool is pool:
+            self._pool = None
+            # The next render (or this task) starts a fresh process; the old one finishes what
+            # it has, then exits, without holding up anyone.
+            asyncio.get_running_loop().run_in_executor(None, partial(pool.shutdown, wait=True))
+        return pdf
+
+    async def close(self) -> None:
+        async with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True)
+
+
+RENDERER = RenderWorker()
 
 
 def stored_path(settings: Settings, sha256: str) -> Path:
@@ -137,7 +194,8 @@ async def pdf_for(session: AsyncSession, settings: Settings, document: Document)
         path = stored_path(settings, document.pdf_sha256)
         if path.is_file():
             return await asyncio.to_thread(path.read_bytes)
-    pdf = await render_pdf(render_html(document, settings))
+    pdf = await RENDERER.render(render_html(document, settings), recycle_after=settings.render_recycle_after,
+                                memory_limit=settings.render_memory_limit_mb * 1024 * 1024)
     digest = hashlib.sha256(pdf).hexdigest()
     path = stored_path(settings, digest)
     path.parent.mkdir(parents=True, exist_ok=True)
