@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     outbox = commands.add_parser("outbox", help="outgoing mail: list, or retry now")
     outbox.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+
+    commands.add_parser("inbox", help="received mail: what each message became, and why")
     return parser
 
 
@@ -140,6 +142,18 @@ async def _outbox(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _inbox(portal: Portal, args: argparse.Namespace) -> int:
+    from core.mail import inbox
+    async with portal.db.unit_of_work() as session:
+        mails = await inbox.listing(session)
+        counts = await inbox.counts(session)
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no mail yet")
+    for mail in mails:
+        when = (mail.processed_at or mail.received_at).strftime("%Y-%m-%d %H:%M")
+        print(f"{mail.id:>5}  {mail.status:<10} {when}  {mail.envelope_from[:30]:<30} {mail.outcome or ''}")
+    return 0
+
+
 async def _db_upgrade(settings: Settings) -> int:
     from core.kernel.db import Database
 
@@ -189,7 +203,7 @@ async def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "db":
         return await _db_upgrade(settings)
     work = {"chat": _chat, "purchase": _purchase, "catalog": _catalog_load, "demo": _demo,
-            "outbox": _outbox}[args.command]
+            "outbox": _outbox, "inbox": _inbox}[args.command]
     return await _with_portal(settings, lambda portal: work(portal, args))
 
 

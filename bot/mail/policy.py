@@ -6,7 +6,7 @@ import re
 from email.message import EmailMessage
 from email.utils import getaddresses
 
-from bot.mail.headers import header_texts, unescape
+from bot.mail.headers import header_text, header_texts, raw_header_values
 
 BULK_PRECEDENCE = {"bulk", "junk", "list"}
 ROBOT_LOCAL_PARTS = {"mailer-daemon", "postmaster", "mail-daemon", "noreply", "no-reply",
@@ -15,6 +15,9 @@ ROBOT_LOCAL_PARTS = {"mailer-daemon", "postmaster", "mail-daemon", "noreply", "n
 
 # local@domain.tld: no spaces, quotes or brackets, a dot in the domain; any script (SMTPUTF8).
 PLAIN_ADDRESS = re.compile(r"[^\s@\"<>(),;:\\\[\]]+@(?:[^\s@\"<>(),;:\\\[\].]+\.)+[^\s@\"<>(),;:\\\[\].]+")
+
+
+ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
 def _split(address: str) -> tuple[str, str]:
@@ -52,15 +55,12 @@ def token_from_recipients(recipients: list[str], portal_address: str) -> str | N
 def sender_address(message: EmailMessage) -> str | None:
     """The one address in From, lower-cased; None when missing, garbled or several.
     Internationalized addresses (SMTPUTF8) are fine."""
-    headers = message.get_all("From") or []
+    headers = raw_header_values(message, "From")
     if len(headers) != 1:
         return None
-    # The parsed header knows quoted display names ("Müller, Alice" <a@b>); fall back to text.
-    parsed = getattr(headers[0], "addresses", None)
-    if parsed is not None:
-        addresses = [unescape(a.addr_spec) for a in parsed if a.username]
-    else:
-        addresses = [addr for _, addr in getaddresses([unescape(str(headers[0]))]) if addr]
+    # Encoded words (RFC 2047) are single words of a display name whatever they encode: a
+    # comma, a colon or a line break inside one must not split or break the address list.
+    addresses = [addr for _, addr in getaddresses([ENCODED_WORD.sub("x", headers[0])]) if addr]
     if len(addresses) != 1 or not PLAIN_ADDRESS.fullmatch(addresses[0]):
         return None
     return addresses[0].lower()
@@ -81,20 +81,20 @@ def should_not_reply(message: EmailMessage, *, envelope_from: str | None, portal
             return f"sent by {local}"
         if is_portal_recipient(address, portal_address):
             return "sent by the portal itself"
-    auto_submitted = str(message.get("Auto-Submitted") or "").split(";")[0].strip().lower()
+    auto_submitted = header_text(message, "Auto-Submitted").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
-    precedence = str(message.get("Precedence") or "").strip().lower()
+    precedence = header_text(message, "Precedence").strip().lower()
     if precedence in BULK_PRECEDENCE:
         return f"Precedence: {precedence}"
-    if message.get("List-Id") or message.get("List-Unsubscribe"):
+    if header_text(message, "List-Id") or header_text(message, "List-Unsubscribe"):
         return "mailing-list mail"
-    if message.get(loop_header):
+    if header_text(message, loop_header):
         return "carries our own loop header"
-    if message.get("X-Autoreply") or message.get("X-Autorespond"):
+    if header_text(message, "X-Autoreply") or header_text(message, "X-Autorespond"):
         return "auto-responder"
-    suppress = {part.strip().lower() for part in str(message.get(
-        "X-Auto-Response-Suppress") or "").split(",")}
+    suppress = {part.strip().lower() for part in header_text(
+        message, "X-Auto-Response-Suppress").split(",")}
     if suppress & {"all", "oof", "autoreply"}:
         return "X-Auto-Response-Suppress"
     return None
@@ -130,7 +130,7 @@ def trusted_authentication(message: EmailMessage, *, trusted_authserv_id: str | 
     if not trusted_authserv_id:
         return False
     _, sender_domain = _split(sender)
-    for header in message.get_all("Authentication-Results") or []:
+    for header in header_texts(message, "Authentication-Results"):
         text = _without_comments(str(header))
         authserv_id, _, results = text.partition(";")
         if authserv_id.strip().lower().split()[:1] != [trusted_authserv_id.lower()]:

@@ -98,9 +98,11 @@ class MailWorker:
                     continue
                 try:
                     reading = self.read(mail)
-                except Exception:
+                except Exception as exc:
+                    # Reading is the same every time: record why now instead of retrying.
                     log.exception("reading message %s failed", mail.id)
-                    await self._failed(mail)
+                    async with self.portal.db.unit_of_work() as session:
+                        await self._finish(session, mail, f"unreadable: {type(exc).__name__}: {exc}")
                     continue
                 if self._only_reads(reading):
                     reads.append(reading)

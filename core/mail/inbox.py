@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
+from email.policy import compat32
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -29,10 +29,14 @@ MAX_ATTEMPTS = 5  # a message that keeps failing is set aside instead of looping
 
 
 def message_key(raw: bytes) -> str:
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
-    message_id = str(headers.get("Message-ID") or "").strip()
+    """The Message-ID as sent, or a digest of the bytes when there is none. Read raw (compat32
+    parses nothing), because a malformed header must not stop a message from being kept."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    value = headers.get("Message-ID")
+    message_id = " ".join(str(value).split()) if value is not None else ""
     if message_id:
-        return message_id[:300]
+        # Bytes that are not UTF-8 stay in the key as replacement characters, never raw.
+        return message_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:300]
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
@@ -129,3 +133,14 @@ async def replies_since(session: AsyncSession, recipient: str, kinds: tuple[str,
                                    OutboundMail.created_at > portal.now() - window)
     )
     return count or 0
+
+
+async def listing(session: AsyncSession, limit: int = 50) -> list[InboundMail]:
+    """The newest received messages, for the operator: what each became and why."""
+    rows = await session.scalars(select(InboundMail).order_by(InboundMail.id.desc()).limit(limit))
+    return list(rows)
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(InboundMail.status, func.count()).group_by(InboundMail.status))
+    return {status: count for status, count in rows.all()}
