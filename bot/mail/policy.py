@@ -6,6 +6,8 @@ import re
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+import authres
+
 from bot.mail.headers import header_text, header_texts, raw_header_values
 
 BULK_PRECEDENCE = {"bulk", "junk", "list"}
@@ -100,19 +102,6 @@ def should_not_reply(message: EmailMessage, *, envelope_from: str | None, portal
     return None
 
 
-_RESULT = re.compile(r"\b(dkim|dmarc|spf)\s*=\s*([a-z]+)((?:\s+[a-z.]+\s*=\s*\"?[^\s;\"]+\"?)*)", re.I)
-_PROPERTY = re.compile(r"([a-z]+\.[a-z]+)\s*=\s*\"?([^\s;\"]+)\"?", re.I)
-
-
-def _without_comments(value: str) -> str:
-    # A reason="..." may hold anything (even "dkim=pass"), comments may nest: drop both.
-    value = re.sub(r'\breason\s*=\s*"(?:[^"\\]|\\.)*"', "reason=given", value, flags=re.I)
-    previous = None
-    while previous != value:
-        previous, value = value, re.sub(r"\([^()]*\)", " ", value)
-    return value
-
-
 def _aligned(domain: str, sender_domain: str) -> bool:
     # Relaxed alignment: the signing domain is the From domain or a parent of it (never a
     # bare top-level domain).
@@ -126,25 +115,28 @@ def trusted_authentication(message: EmailMessage, *, trusted_authserv_id: str | 
                            sender: str) -> bool:
     """True when our own MTA (its authserv-id) stamped a DMARC pass, or a DKIM pass whose signing
     domain matches the From domain. Anyone can add such a header, so others' are ignored; the
-    MTA must drop headers that arrive carrying its own authserv-id (RFC 8601, section 5)."""
+    MTA must drop headers that arrive carrying its own authserv-id (RFC 8601, section 5).
+
+    Each header is parsed by the RFC 8601 grammar (authres), so only a method's own result
+    counts: not "x=dmarc=pass", not a reason="dkim=pass", not a comment."""
     if not trusted_authserv_id:
         return False
     _, sender_domain = _split(sender)
     for header in header_texts(message, "Authentication-Results"):
-        text = _without_comments(str(header))
-        authserv_id, _, results = text.partition(";")
-        if authserv_id.strip().lower().split()[:1] != [trusted_authserv_id.lower()]:
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse_value(header)
+        except authres.AuthResError:
+            continue  # a header that does not follow the grammar says nothing we can trust
+        if (parsed.authserv_id or "").lower() != trusted_authserv_id.lower():
             continue
-        for method, outcome, properties in _RESULT.findall(results):
-            if outcome.lower() != "pass":
+        for result in parsed.results:
+            if str(result.result).lower() != "pass":
                 continue
-            if method.lower() == "dmarc":
-                from_domain = dict((k.lower(), v) for k, v in _PROPERTY.findall(properties)).get(
-                    "header.from", sender_domain)
-                if _aligned(from_domain, sender_domain):
-                    return True
-            if method.lower() == "dkim":
-                props = {k.lower(): v for k, v in _PROPERTY.findall(properties)}
+            props = {f"{p.type}.{p.name}".lower(): str(p.value) for p in result.properties}
+            method = str(result.method).lower()
+            if method == "dmarc" and _aligned(props.get("header.from", sender_domain), sender_domain):
+                return True
+            if method == "dkim":
                 domain = props.get("header.d") or props.get("header.i", "")
                 if domain and _aligned(domain, sender_domain):
                     return True

@@ -171,6 +171,13 @@ def test_forged_results_from_other_authserv_ids_are_ignored() -> None:
     assert not authenticated()
 
 
+def test_a_pass_inside_another_value_is_not_a_result() -> None:
+    # RFC 8601: only a method's own result counts, not text that looks like one.
+    assert not authenticated("mx.shop.test; x=dmarc=pass header.from=example.com")
+    assert not authenticated("mx.shop.test; spf=fail smtp.mailfrom=dmarc=pass")
+    assert not authenticated("mx.shop.test; dkim=fail (dmarc=pass header.from=example.com) header.d=example.com")
+
+
 def test_no_trusted_authserv_id_configured_trusts_nothing() -> None:
     message = parse("Authentication-Results: mx.shop.test; dmarc=pass header.from=example.com\n" + ORDINARY)
     assert not trusted_authentication(message, trusted_authserv_id=None, sender="alice@example.com")
