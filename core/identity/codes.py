@@ -57,12 +57,16 @@ async def request_code(session: AsyncSession, portal: Portal, *, email: str, cal
     customer = await by_email(session, email)
     challenge = CodeChallenge(email=email, caller=caller, expires_at=now + timedelta(
         seconds=portal.settings.code_ttl), created_at=now)
+    # Both paths do the same work (a code, its hash, one queued mail), so neither the answer
+    # nor its timing tells whether the address is a customer's. An unknown address gets a
+    # challenge without a code: it counts toward the limits and fails like a wrong code.
+    code = numeric_code()
+    code_hash = _hash(portal, email, code)
     if customer is not None:
-        code = numeric_code()
-        challenge.code_hash = _hash(portal, email, code)
-        await notifications.queue_login_code(session, portal, customer, code)
-    # Unknown addresses get a challenge without a code: it counts toward the limits and
-    # fails verification exactly like a wrong code.
+        challenge.code_hash = code_hash
+        await notifications.queue_login_code(session, portal, customer.email, code)
+    else:
+        await notifications.queue_no_account(session, portal, email)
     session.add(challenge)
     return email
 

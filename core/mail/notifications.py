@@ -16,8 +16,7 @@ def _html(paragraphs: list[str]) -> str:
     return f'<html><body style="font-family:sans-serif;line-height:1.5">{body}</body></html>'
 
 
-async def queue_login_code(session: AsyncSession, portal: Portal, customer: Customer, code: str
-                           ) -> None:
+async def queue_login_code(session: AsyncSession, portal: Portal, email: str, code: str) -> None:
     minutes = portal.settings.code_ttl // 60
     paragraphs = [
         f"Your sign-in code for {portal.settings.store_name} is:",
@@ -27,11 +26,26 @@ async def queue_login_code(session: AsyncSession, portal: Portal, customer: Cust
     ]
     message = composing.new_message(
         portal,
-        to=customer.email,
+        to=email,
         subject=f"{code} is your {portal.settings.store_name} sign-in code",
         text="\n\n".join(paragraphs) + "\n",
         html=_html(paragraphs),
     )
+    await outbox.queue(session, portal, message, kind="code")
+
+
+async def queue_no_account(session: AsyncSession, portal: Portal, email: str) -> None:
+    """Someone asked for a code for an address that bought nothing here: tell its owner, as a
+    code would have been sent, so the two cases look alike from outside."""
+    store = portal.settings.store_name
+    paragraphs = [
+        f"Someone asked to sign in to {store} with this address, but we have no purchases "
+        "made with it.",
+        "If you bought with another address, ask for the code with that one. If it was not "
+        "you, you can ignore this message; nothing was changed.",
+    ]
+    message = composing.new_message(portal, to=email, subject=f"Signing in to {store}",
+                                    text="\n\n".join(paragraphs) + "\n", html=_html(paragraphs))
     await outbox.queue(session, portal, message, kind="code")
 
 

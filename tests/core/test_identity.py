@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core.identity import chat_links
 from core.identity.customers import by_email
@@ -84,12 +84,33 @@ async def test_rate_limits_per_email_and_per_caller(demo_portal: Portal, clock: 
     assert (await dispatcher.handle_line(caller, "login alice@example.com")).ok
 
 
-async def test_unknown_address_gets_the_same_answer_and_no_mail(demo_portal: Portal) -> None:
+async def test_unknown_address_gets_the_same_answer_and_no_code(demo_portal: Portal) -> None:
     dispatcher = Dispatcher(demo_portal)
     known = await dispatcher.handle_line(stranger("k"), "login bob@example.com")
     unknown = await dispatcher.handle_line(stranger("u"), "login nobody@example.com")
     assert known.plain_text().replace("bob", "X") == unknown.plain_text().replace("nobody", "X")
-    assert await sent_mail(demo_portal, to="nobody@example.com") == []
+    [notice] = await sent_mail(demo_portal, to="nobody@example.com")
+    assert "no purchases made with it" in text_of(notice)
+    assert not re.search(r"\b\d{6}\b", text_of(notice) + str(notice["Subject"])), "no code in it"
+
+
+async def test_known_and_unknown_addresses_take_the_same_database_work(demo_portal: Portal) -> None:
+    # Timing told customers from strangers: both paths must run the same statements.
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    dispatcher = Dispatcher(demo_portal)
+    event.listen(demo_portal.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await dispatcher.handle_line(stranger("k"), "login bob@example.com")
+        known, statements[:] = list(statements), []
+        await dispatcher.handle_line(stranger("u"), "login nobody@example.com")
+        unknown = list(statements)
+    finally:
+        event.remove(demo_portal.db.engine.sync_engine, "before_cursor_execute", count)
+    assert known == unknown and any(s.startswith("INSERT") for s in known)
 
 
 async def test_only_a_keyed_hash_of_the_code_is_stored(demo_portal: Portal) -> None:
