@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Select, event, text, update
+from sqlalchemy import Select, event, make_url, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,11 +27,25 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 def create_engine(url: str, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         engine = create_async_engine(url, connect_args={"timeout": 30, **(connect_args or {})})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                                connect_args=connect_args or {})
+
+
+def _create_private(path: str | None) -> None:
+    """Create a SQLite database file readable by its owner only: it holds every customer's
+    data. (SQLite gives its -wal and -shm files the same permissions.)"""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    database = Path(path)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
