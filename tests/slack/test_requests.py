@@ -4,8 +4,10 @@ delivers it, and the slash command's text reaching the shared parser intact."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
+import pytest
 from pydantic import Field
 
 from core.kernel.portal import Portal
@@ -64,6 +66,31 @@ async def test_request_older_than_five_minutes_is_refused(slack: Slack, fake: Fa
 
     assert status == 401
     assert fake.responses == []
+
+
+async def test_garbage_or_missing_timestamps_are_refused_quietly(
+    slack: Slack, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = slash_command_body(text="orders", response_url=fake.response_url("garbage"))
+    headers = signed_headers(body, SECRET)
+    for stamp in ("not-a-time", "", "1e9", "-5"):
+        async with slack.http.post(f"{slack.url}/slack/events", data=body,
+                                   headers={**headers, "X-Slack-Request-Timestamp": stamp}) as resp:
+            assert resp.status == 401, stamp
+    await slack.door.idle()
+    assert fake.responses == []
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for an unsigned request"
+
+
+async def test_a_bad_signature_is_logged_in_one_line_without_the_body(
+    slack: Slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = slash_command_body(text="orders secret-words-of-the-body")
+    status, _ = await slack.post(body, secret="not-the-signing-secret")
+    assert status == 401
+    assert "secret-words-of-the-body" not in caplog.text
+    assert "bad signature" in caplog.text
 
 
 async def test_tampered_body_is_refused(slack: Slack, fake: FakeSlack) -> None:
