@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
@@ -45,6 +46,23 @@ async def no_tracebacks(request: web.Request, handler: web.Handler) -> web.Strea
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return page(500, "Something went wrong", "Please try again in a moment.")
+
+
+class OneLineBadRequests(logging.Filter):
+    """aiohttp logs a traceback for every malformed request (an over-long line, garbage bytes):
+    anyone can send those, so each becomes one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = "refused a malformed request: %s", (
+                " ".join(str(error.message).split())[:120],)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("aiohttp.server").addFilter(OneLineBadRequests())
 
 
 def create_app(portal: Portal) -> web.Application:

@@ -196,3 +196,15 @@ async def test_healthz(client: TestClient[Any, Any]) -> None:
     response = await client.get("/healthz")
     health = await response.json()
     assert response.status == 200 and health["database"] == "ok" and health["version"]
+
+
+async def test_a_malformed_request_is_logged_in_one_line(client: TestClient[Any, Any],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    assert (await reader.read(100)).startswith(b"HTTP/1.")
+    writer.close()
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert records and not any(r.exc_info for r in records)
+    assert all("\n" not in r.getMessage() and len(r.getMessage()) < 200 for r in records)
