@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     mail_max_size: int = Field(1024 * 1024, gt=0)
     mail_max_lines: int = Field(10, gt=0)
     mail_replies_per_hour: int = Field(20, gt=0)
+    mail_retention_days: int = Field(30, gt=0, description="days received mail is kept once answered")
     trusted_authserv_id: str | None = None
 
     # Discord front door.

@@ -11,11 +11,12 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import confirmations
+from core.kernel.cards import looks_like_card_number
 from core.kernel.errors import PortalError
 from core.kernel.portal import Portal
 from handlers import commands as _commands  # noqa: F401 - registers every command
 from handlers.context import Caller, Context
-from handlers.parser import looks_like_card_number, parse_line
+from handlers.parser import parse_line
 from handlers.registry import REGISTRY, Access, Command, Registry
 from handlers.reply import Confirmation, Refused, Reply
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-
 
 @dataclass(frozen=True)
 class Invocation:
@@ -24,25 +22,6 @@ def parse_line(line: str) -> Invocation | None:
         return None
     word, _, rest = tidy.partition(" ")
     return Invocation(word=word.lower(), text=rest, line=tidy)
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def looks_like_card_number(text: str) -> bool:
-    """Card numbers must never travel through chat or email; spot them to refuse the line."""
-    for match in _CARD_CANDIDATE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            return True
-    return False
 
 
 MENTION = re.compile(r"<@!?([A-Z0-9]+)(?:\|[^>]*)?>")

@@ -13,9 +13,9 @@ from html import escape
 from bot.mail.headers import header_text
 from bot.mail.policy import confirmation_address
 from bot.mail.render import reply_html
+from core.kernel.cards import looks_like_card_number
 from core.kernel.portal import Portal
 from core.mail import composing
-from handlers.parser import looks_like_card_number
 from handlers.reply import Reply
 from handlers.text import reply_text
 

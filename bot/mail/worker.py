@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -21,6 +22,7 @@ from bot.mail.policy import (
 )
 from bot.mail.reading import MailCommands, read_commands
 from core.kernel.background import poll
+from core.kernel.cards import looks_like_card_number
 from core.kernel.portal import Portal
 from core.mail import inbox, outbox
 from core.mail.composing import LOOP_HEADER
@@ -28,13 +30,14 @@ from core.models import InboundMail
 from handlers.callers import caller_in
 from handlers.context import Caller
 from handlers.dispatcher import ChangePolicy, Dispatcher
-from handlers.parser import looks_like_card_number, parse_line
+from handlers.parser import parse_line
 from handlers.registry import REGISTRY
 from handlers.reply import answer_line
 
 log = logging.getLogger("shopkeep.mail")
 
 REPLY_KINDS = ("reply", "limit_notice")
+PURGE_EVERY = timedelta(hours=1)  # how often old received mail is emptied (mail_retention_days)
 NO_ACCOUNT = ("We could not find a customer account for this address. If you bought something "
               "with another address, please write from that one. Purchases give access at once, "
               "and the confirmation email tells you how to reach this portal.")
@@ -85,9 +88,13 @@ class MailWorker:
         self.dispatcher = dispatcher or Dispatcher(portal)
         self.on_queued = on_queued
         self.wakeup = asyncio.Event()
+        self._purged_at: datetime | None = None
 
     async def process_pending(self) -> int:
         """Process every stored message that is waiting; returns how many were handled."""
+        if self._purged_at is None or self.portal.now() - self._purged_at > PURGE_EVERY:
+            self._purged_at = self.portal.now()
+            await inbox.purge_processed(self.portal)
         handled = 0
         while batch := await inbox.claim(self.portal, batch=50):
             reads: list[Reading] = []

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
+from email import message_from_bytes
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from email.policy import default as default_policy
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -20,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.kernel.cards import looks_like_card_number, redact_card_numbers
 from core.kernel.portal import Portal
 from core.models import InboundMail, OutboundMail
 from core.models.mail import ANSWERED, IGNORED, PROCESSING, RECEIVED
@@ -38,6 +42,34 @@ def message_key(raw: bytes) -> str:
         # Bytes that are not UTF-8 stay in the key as replacement characters, never raw.
         return message_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:300]
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+_ENCODED_PART = re.compile(rb"content-transfer-encoding:\s*(?:base64|quoted-printable)", re.I)
+
+
+def redacted(raw: bytes) -> bytes:
+    """The message as it is kept: card numbers masked wherever a person could read them (the
+    text, the headers, inside base64 or quoted-printable parts). Nothing else changes."""
+    text = raw.decode("utf-8", "surrogateescape")
+    if not _ENCODED_PART.search(raw):
+        if not looks_like_card_number(text):
+            return raw  # the common case costs one scan
+        return redact_card_numbers(text).encode("utf-8", "surrogateescape")
+    message = message_from_bytes(raw, policy=default_policy)
+    changed = False
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() != "text":
+            continue
+        try:
+            content = part.get_content()
+        except (LookupError, UnicodeError, ValueError, AssertionError):
+            continue
+        if isinstance(content, str) and looks_like_card_number(content):
+            part.set_content(redact_card_numbers(content), subtype=part.get_content_subtype())
+            changed = True
+    if changed:
+        text = message.as_bytes().decode("utf-8", "surrogateescape")
+    return redact_card_numbers(text).encode("utf-8", "surrogateescape")
 
 
 @dataclass
@@ -65,7 +97,7 @@ class InboxWriter:
         """Keep a received message. False when it is a copy of one already kept."""
         key = message_key(raw)
         arrival = _Arrival(key, {"message_key": key, "envelope_from": envelope_from,
-                                 "recipients": {"to": recipients}, "raw": raw},
+                                 "recipients": {"to": recipients}, "raw": redacted(raw)},
                            asyncio.get_running_loop().create_future())
         self._waiting.append(arrival)
         if self._writer is None:
@@ -144,3 +176,16 @@ async def listing(session: AsyncSession, limit: int = 50) -> list[InboundMail]:
 async def counts(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(InboundMail.status, func.count()).group_by(InboundMail.status))
     return {status: count for status, count in rows.all()}
+
+
+async def purge_processed(portal: Portal) -> int:
+    """Drop the text of mail answered longer ago than the retention period. The row and its
+    Message-ID key stay, so a copy sent again still gets no second answer."""
+    cutoff = portal.now() - timedelta(days=portal.settings.mail_retention_days)
+    async with portal.db.unit_of_work() as session:
+        result = await session.execute(
+            update(InboundMail)
+            .where(InboundMail.status.in_((ANSWERED, IGNORED)), InboundMail.processed_at < cutoff,
+                   func.length(InboundMail.raw) > 0)
+            .values(raw=b""))
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -187,6 +187,40 @@ async def test_card_numbers_never_come_back_by_email(desk: MailDesk) -> None:
     assert "looks like a card number" in text(reply)
 
 
+async def test_card_numbers_are_not_kept_in_the_stored_mail(desk: MailDesk) -> None:
+    plain = mail("orders\nmy card is 4111 1111 1111 1111\n", subject="card 4242424242424242",
+                 Message_ID="<card1@example.com>")
+    encoded = EmailMessage()
+    for name in ("From", "To", "Subject"):
+        encoded[name] = plain[name]
+    encoded["Message-ID"] = "<card2@example.com>"
+    encoded.set_content("orders\n5555 5555 5555 4444 exp 12/29\n", cte="base64")
+    await desk.send(plain)
+    await desk.send(encoded)
+    await desk.deliver()
+    async with desk.portal.db.unit_of_work() as session:
+        stored = list(await session.scalars(select(InboundMail.raw)))
+    kept = b"".join(stored).decode("utf-8", "replace")
+    assert len(stored) == 2 and "orders" in kept
+    for digits in ("4111", "4242", "5555", "NTU1NSA1"):  # the last: the card in base64
+        assert digits not in kept
+
+
+async def test_answered_mail_is_emptied_after_the_retention_period_and_not_answered_again(
+        desk: MailDesk) -> None:
+    message = mail("orders", Message_ID="<old@example.com>")
+    await desk.exchange(message)
+    desk.portal.clock.advance(days=31)  # type: ignore[attr-defined]
+    desk.worker = MailWorker(desk.portal)  # a new process: purges on its first pass
+    await desk.deliver()
+    async with desk.portal.db.unit_of_work() as session:
+        [(raw, key)] = (await session.execute(select(InboundMail.raw, InboundMail.message_key))).all()
+    assert raw == b"" and key == "<old@example.com>"
+    await desk.send(message)
+    await desk.deliver()
+    assert len(desk.relay.messages) == 1, "the re-sent copy still gets no second answer"
+
+
 class NoteArguments(Arguments):
     text: str = Field(min_length=1)
 

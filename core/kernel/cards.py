@@ -1,0 +1,36 @@
+"""Card numbers never travel through chat or email, and are never kept: spotting and redacting them.
+
+A candidate is 13 to 19 digits, optionally grouped by spaces or dashes, that passes the Luhn
+check (every real card number does; most other long numbers, like order ids, do not).
+"""
+
+from __future__ import annotations
+
+import re
+
+_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _is_card(candidate: str) -> bool:
+    digits = re.sub(r"\D", "", candidate)
+    return 13 <= len(digits) <= 19 and _luhn(digits)
+
+
+def looks_like_card_number(text: str) -> bool:
+    return any(_is_card(match.group()) for match in _CANDIDATE.finditer(text))
+
+
+def redact_card_numbers(text: str) -> str:
+    """Every card number in `text` with its digits replaced by X (grouping kept)."""
+    return _CANDIDATE.sub(lambda m: re.sub(r"\d", "X", m.group()) if _is_card(m.group()) else m.group(),
+                          text)
