@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from bot.web.pages import page
-from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.errors import Conflict, InvalidInput, NotFound
 from core.kernel.portal import Portal
 from core.kernel.security import TokenExpired, TokenInvalid
 from core.models import Order
@@ -114,6 +115,22 @@ def attachment_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
+MAX_NESTING = 16  # a purchase nests three levels; the JSON parser recurses per level
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def nesting(body: bytes) -> int:
+    """How deep the JSON's arrays and objects go, counted without parsing (strings skipped)."""
+    depth = deepest = 0
+    for bracket in _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _problem(status: int, message: str, field: str | None = None) -> web.Response:
     body: dict[str, str] = {"error": message}
     if field:
@@ -132,6 +149,8 @@ async def purchases(request: web.Request) -> web.Response:
     given = request.headers.get(SIGNATURE_HEADER, "").encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(given, expected.encode()):
         return _problem(401, f"bad or missing {SIGNATURE_HEADER}")
+    if nesting(body) > MAX_NESTING:
+        return _problem(422, f"the body nests deeper than {MAX_NESTING} levels")
     try:
         data = json.loads(body)
         purchase = PurchaseRequest.model_validate(data)
@@ -148,8 +167,9 @@ async def purchases(request: web.Request) -> web.Response:
             result = await record_purchase(session, portal, purchase)
             answer = _order_json(result.order, result.created)
     except InvalidInput as exc:
-        field = exc.message.partition(":")[0]
-        return _problem(422, exc.message, field)
+        return _problem(422, exc.message, exc.message.partition(":")[0])
+    except Conflict as exc:
+        return _problem(409, exc.message, exc.message.partition(":")[0])
     except IntegrityError:
         # A concurrent request stored the same order (same external id) or the same new
         # customer first; once more, now that its rows are visible, gives the right answer.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +26,9 @@ class Order(IdMixin, CreatedMixin, Base):
     total: Mapped[int]  # minor units
     placed_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(30), default="api")
+    # The purchase as it was first recorded (its parsed fields), to tell a replay from a
+    # different purchase reusing the external id. None for orders from before it was kept.
+    request: Mapped[dict[str, Any] | None]
 
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", order_by="OrderItem.id", cascade="all, delete-orphan"

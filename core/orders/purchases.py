@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -14,12 +15,19 @@ from core.accounts import audit
 from core.billing.issuing import issue_for_order
 from core.catalog.plans import period_end
 from core.identity.customers import get_or_create, normalize_email
-from core.kernel.errors import InvalidInput
+from core.kernel.errors import Conflict, InvalidInput
 from core.kernel.portal import Portal
 from core.licenses.keys import new_key
 from core.mail import notifications
 from core.models import Entitlement, License, Order, OrderItem, Plan, Product, Subscription
 from core.models.catalog import SUBSCRIPTION
+
+# Bounds on what a purchase may say: beyond them it is a mistake or an attack, never a sale.
+MAX_QUANTITY = 1000
+MAX_ITEMS = 100
+MAX_AMOUNT = 10**12  # minor units: ten billion in a two-decimal currency
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of our clock a sender's may be
 
 
 class PurchaseItem(BaseModel):
@@ -27,7 +35,7 @@ class PurchaseItem(BaseModel):
 
     product: str = Field(min_length=1, description="product slug")
     plan: str | None = Field(default=None, description="plan slug; the product's first plan if omitted")
-    quantity: int = Field(default=1, gt=0, le=1000)
+    quantity: int = Field(default=1, gt=0, le=MAX_QUANTITY)
 
 
 class PurchaseRequest(BaseModel):
@@ -35,8 +43,8 @@ class PurchaseRequest(BaseModel):
 
     email: str
     name: str | None = Field(default=None, max_length=200)
-    items: list[PurchaseItem] = Field(min_length=1)
-    amount: int | None = Field(default=None, ge=0, description="total in minor units")
+    items: list[PurchaseItem] = Field(min_length=1, max_length=MAX_ITEMS)
+    amount: int | None = Field(default=None, ge=0, le=MAX_AMOUNT, description="total in minor units")
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     external_id: str = Field(min_length=1, max_length=200)
     time: datetime | None = None
@@ -85,22 +93,42 @@ async def existing_order(session: AsyncSession, external_id: str) -> Order | Non
     )
 
 
+def fingerprint(request: PurchaseRequest) -> dict[str, Any]:
+    """The parsed fields that make a purchase: a replay must say the same."""
+    return request.model_dump(mode="json", exclude={"source"})
+
+
+def _differing_field(stored: dict[str, Any], request: PurchaseRequest) -> str | None:
+    given = fingerprint(request)
+    return next((name for name in given if stored.get(name) != given[name]), None)
+
+
 async def record_purchase(session: AsyncSession, portal: Portal, request: PurchaseRequest,
                           *, actor: str = "webhook") -> PurchaseResult:
     replay = await existing_order(session, request.external_id)
     if replay is not None:
+        # Orders stored before purchases were fingerprinted replay as they always did.
+        differs = _differing_field(replay.request, request) if replay.request is not None else None
+        if differs is not None:
+            raise Conflict(f"{differs}: differs from the purchase first recorded with external_id "
+                           f"{request.external_id!r}; a new purchase needs a new external_id")
         return PurchaseResult(replay, created=False, new_customer=False)
+    now = portal.now()
+    if request.time is not None and not EARLIEST <= request.time <= now + CLOCK_SKEW:
+        raise InvalidInput(f"time: must be between {EARLIEST:%Y-%m-%d} and now (a purchase cannot "
+                           "be in the future)")
 
     resolved = [(item, *await _resolve(session, item)) for item in request.items]
     currencies = {plan.currency for _, _, plan in resolved}
     currency = request.currency or (currencies.pop() if len(currencies) == 1 else None)
     if currency is None:
         raise InvalidInput("currency: items are priced in several currencies; say which one was paid")
-    placed_at = request.time or portal.now()
+    placed_at = request.time or now
     customer, new_customer = await get_or_create(session, request.email, request.name)
 
     computed = sum(plan.price * item.quantity for item, _, plan in resolved)
-    order = Order(customer_id=customer.id, external_id=request.external_id, currency=currency,
+    order = Order(customer_id=customer.id, external_id=request.external_id, request=fingerprint(request),
+                  currency=currency,
                   total=computed if request.amount is None else request.amount,
                   placed_at=placed_at, source=request.source, items=[])
     for item, product, plan in resolved:

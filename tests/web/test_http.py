@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -110,6 +111,11 @@ async def test_two_purchases_of_a_new_customer_at_once_both_succeed(client: Test
     ({**PURCHASE, "items": [{"product": "nope"}]}, "items"),
     ({**PURCHASE, "time": "2026-03-01T10:00:00"}, "time"),
     ({**PURCHASE, "external_id": ""}, "external_id"),
+    ({**PURCHASE, "amount": 2**70}, "amount"),
+    ({**PURCHASE, "items": [{"product": "ebook", "quantity": 2**70}]}, "items.0.quantity"),
+    ({**PURCHASE, "items": [{"product": "ebook"}] * 101}, "items"),
+    ({**PURCHASE, "time": "2026-03-15T12:06:00Z"}, "time"),  # six minutes ahead of the clock
+    ({**PURCHASE, "time": "1999-12-31T23:59:59Z"}, "time"),
 ])
 async def test_bad_bodies_name_the_field(client: TestClient[Any, Any], body: dict[str, Any], field: str) -> None:
     raw, headers = signed(body)
@@ -208,3 +214,63 @@ async def test_a_malformed_request_is_logged_in_one_line(client: TestClient[Any,
     records = [r for r in caplog.records if r.name == "aiohttp.server"]
     assert records and not any(r.exc_info for r in records)
     assert all("\n" not in r.getMessage() and len(r.getMessage()) < 200 for r in records)
+
+
+async def test_deeply_nested_json_is_refused_not_a_crash(client: TestClient[Any, Any]) -> None:
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"email": ' + b"[" * 50 + b"]" * 50 + b"}"):
+        raw, headers = signed(body)
+        response = await client.post("/api/purchases", data=raw, headers=headers)
+        assert response.status == 422 and "nests deeper" in (await response.json())["error"]
+
+
+async def test_a_purchase_time_within_the_clock_skew_is_accepted(client: TestClient[Any, Any]) -> None:
+    raw, headers = signed({**PURCHASE, "time": "2026-03-15T12:04:00Z"})
+    assert (await client.post("/api/purchases", data=raw, headers=headers)).status == 201
+
+
+async def test_the_same_external_id_with_a_different_body_is_a_conflict(client: TestClient[Any, Any]) -> None:
+    raw, headers = signed(PURCHASE)
+    assert (await client.post("/api/purchases", data=raw, headers=headers)).status == 201
+    assert (await client.post("/api/purchases", data=raw, headers=headers)).status == 200
+    for changed, field in (({"email": "mallory@example.com"}, "email"),
+                           ({"items": [{"product": "pixel-studio", "quantity": 3}]}, "items"),
+                           ({"amount": 1}, "amount")):
+        raw, headers = signed({**PURCHASE, **changed})
+        response = await client.post("/api/purchases", data=raw, headers=headers)
+        problem = await response.json()
+        assert response.status == 409 and problem["field"] == field and "external_id" in problem["error"]
+
+
+async def test_orders_from_before_fingerprints_replay_as_before(client: TestClient[Any, Any],
+                                                               demo_portal: Portal) -> None:
+    raw, headers = signed(PURCHASE)
+    assert (await client.post("/api/purchases", data=raw, headers=headers)).status == 201
+    async with demo_portal.db.unit_of_work() as session:
+        await session.execute(update(Order).where(Order.external_id == "ord_1001").values(request=None))
+    raw, headers = signed({**PURCHASE, "amount": 1})
+    assert (await client.post("/api/purchases", data=raw, headers=headers)).status == 200
+
+
+def random_json(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(9 if depth < 6 else 5)
+    scalars = [None, True, 2**70, -(2**63), 1e308, float("nan") if rng.random() < 0.1 else 0.5,
+               "", "x" * rng.randrange(500), "\u0000", "Carol@Example.com", "2026-03-01T10:00:00Z",
+               "9999-12-31T23:59:59Z", "ebook", "pixel-studio", "USD", "usd"]
+    if kind < 5:
+        return rng.choice(scalars)
+    if kind < 7:
+        return [random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["email", "name", "items", "amount", "currency", "external_id", "time", "source",
+            "product", "plan", "quantity", "?"]
+    return {rng.choice(keys): random_json(rng, depth + 1) for _ in range(rng.randrange(6))}
+
+
+async def test_fuzzed_purchase_bodies_never_crash_the_webhook(client: TestClient[Any, Any]) -> None:
+    rng = random.Random(20261201)
+    for case in range(400):
+        body = {**PURCHASE, "external_id": f"fuzz-{case}"}
+        for _ in range(rng.randrange(1, 4)):
+            body[rng.choice([*body, "items", "amount", "time"])] = random_json(rng)
+        raw, headers = signed(json.dumps(body).encode())
+        response = await client.post("/api/purchases", data=raw, headers=headers)
+        assert response.status in (200, 201, 409, 422), (case, body, await response.text())
