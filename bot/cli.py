@@ -11,12 +11,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bootstrap import outbox_sender
+from bot.version import shopkeep_version
 from config.settings import Settings, SettingsError, load_settings
+from core.identity.customers import by_email
+from core.kernel import formatting
 from core.kernel.errors import PortalError
 from core.kernel.portal import Portal
+from core.kernel.validation import reason
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -24,14 +30,18 @@ EXIT_USAGE = 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopkeep", description="A customer portal in chat and email.")
+    parser.add_argument("--version", action="version", version=f"shopkeep {shopkeep_version()}")
     parser.add_argument("--config", type=Path, metavar="PATH",
                         help="settings file (default: ./shopkeep.toml if present)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the portal: HTTP, mail and chat front doors")
+    serve = commands.add_parser("serve", help="run the portal: HTTP, mail and chat front doors",
+                                description="Run every front door and background worker in one process.")
     serve.add_argument("--demo", action="store_true", help="load the demo store first")
 
-    chat = commands.add_parser("chat", help="use the portal from this terminal")
+    chat = commands.add_parser("chat", help="use the portal from this terminal",
+                               description="The customer portal in a terminal: sign in as a customer "
+                               "would, or act for one with --as.")
     chat.add_argument("--as", dest="as_email", metavar="EMAIL",
                       help="support mode: act as this customer without a code (audited)")
     chat.add_argument("-c", dest="commands", action="append", default=[], metavar="COMMAND",
@@ -39,20 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--out", type=Path, metavar="DIR",
                       help="where files are saved (default: <data dir>/downloads)")
 
-    purchase = commands.add_parser("purchase", help="record a purchase (as the webhook would)")
-    purchase.add_argument("--email", required=True)
-    purchase.add_argument("--name")
-    purchase.add_argument("--product", required=True, help="product slug")
+    purchase = commands.add_parser("purchase", help="record a purchase (as the webhook would)",
+                                   description="Record a purchase: the customer gets access at once "
+                                   "and an invite email.")
+    purchase.add_argument("--email", required=True, help="the buyer's email address")
+    purchase.add_argument("--name", help="the buyer's name, for mail and invoices")
+    purchase.add_argument("--product", required=True, help="product slug from the catalog")
     purchase.add_argument("--plan", help="plan slug (default: the product's first plan)")
-    purchase.add_argument("--quantity", type=int, default=1)
-    purchase.add_argument("--amount", type=int, help="total in minor units (default: list price)")
-    purchase.add_argument("--currency")
+    purchase.add_argument("--quantity", type=int, default=1, help="how many (default 1)")
+    purchase.add_argument("--amount", type=int, help="total paid in minor units (default: list price)")
+    purchase.add_argument("--currency", help="ISO 4217 code of the amount, e.g. EUR")
     purchase.add_argument("--external-id", help="idempotency key (default: a new one)")
+    purchase.add_argument("--again", action="store_true",
+                          help="record it even if the buyer already owns the product")
+    purchase.add_argument("--json", action="store_true", help="print the order as JSON")
 
     catalog = commands.add_parser("catalog", help="manage the catalog")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
     load = catalog_commands.add_parser("load", help="sync a catalog TOML file (idempotent)")
-    load.add_argument("file", type=Path)
+    load.add_argument("file", type=Path, help="the catalog file")
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -61,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="load the demo store without serving")
 
     outbox = commands.add_parser("outbox", help="outgoing mail: list, or retry now")
-    outbox.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    outbox.add_argument("action", nargs="?", choices=["list", "retry"], default="list",
+                        help="list (default) or retry every queued and failed message now")
 
     commands.add_parser("inbox", help="received mail: what each message became, and why")
     return parser
@@ -82,7 +98,21 @@ async def _chat(portal: Portal, args: argparse.Namespace) -> int:
     return await chat(portal, as_email=args.as_email, commands=args.commands, downloads_dir=out)
 
 
+# Purchase fields as the operator names them on the command line.
+PURCHASE_OPTIONS = {"email": "--email", "name": "--name", "items": "--product", "amount": "--amount",
+                    "currency": "--currency", "external_id": "--external-id", "time": "--time",
+                    "quantity": "--quantity", "plan": "--plan", "product": "--product"}
+
+
+def _option_error(exc: ValidationError) -> PortalError:
+    error = exc.errors()[0]
+    field = next((str(p) for p in reversed(error["loc"]) if str(p) in PURCHASE_OPTIONS), "")
+    return PortalError(f"{PURCHASE_OPTIONS.get(field, field or 'purchase')}: {reason(error)}")
+
+
 async def _purchase(portal: Portal, args: argparse.Namespace) -> int:
+    from core.models import Product
+    from core.orders.ownership import owns_product
     from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 
     try:
@@ -91,16 +121,35 @@ async def _purchase(portal: Portal, args: argparse.Namespace) -> int:
             external_id=args.external_id or f"cli-{uuid.uuid4()}", source="cli",
             items=[PurchaseItem(product=args.product, plan=args.plan, quantity=args.quantity)],
         )
-    except ValueError as exc:
-        raise PortalError(str(exc).splitlines()[-1].strip()) from None
+    except ValidationError as exc:
+        raise _option_error(exc) from None
     async with portal.db.unit_of_work() as session:
-        result = await record_purchase(session, portal, request, actor="operator via cli")
+        customer = await by_email(session, request.email)
+        product = await session.scalar(select(Product).where(Product.slug == args.product))
+        if (customer is not None and product is not None and not args.again and not args.external_id
+                and await owns_product(session, customer.id, product.id)):
+            raise PortalError(f"{request.email} already owns {product.name}. Add --again to record "
+                              "another purchase of it.")
+        try:
+            result = await record_purchase(session, portal, request, actor="operator via cli")
+        except PortalError as exc:
+            field, _, reason = exc.message.partition(": ")
+            raise PortalError(f"{PURCHASE_OPTIONS.get(field, field)}: {reason}" if reason else exc.message
+                              ) from None
         order = result.order
         summary = {"order": order.number, "created": result.created,
                    "new_customer": result.new_customer, "email": request.email,
                    "total": order.total, "currency": order.currency}
+        paid = formatting.money(order.total, order.currency)
     await outbox_sender(portal).send_due()
-    print(json.dumps(summary))
+    if args.json:
+        print(json.dumps(summary))
+    elif result.created:
+        who = f"{request.email} (a new customer)" if result.new_customer else request.email
+        print(f"Order {order.number} recorded for {who}: {args.product} x{args.quantity}, {paid}. "
+              "Access is granted and the invite email is on its way.")
+    else:
+        print(f"Order {order.number} was already recorded with this --external-id; nothing changed.")
     return 0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
+from bot.cli import build_parser, run
 from bot.console.chat import ConsoleSession, console_caller
 from config.settings import load_settings
 from core.kernel.portal import Portal
@@ -71,10 +71,48 @@ async def test_sign_in_as_a_customer_would(data_dir: Path, capsys: pytest.Captur
 
 def test_purchase_and_outbox(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    assert run(["purchase", "--email", "carol@example.com", "--product", "ebook"]) == 0
+    assert run(["purchase", "--email", "carol@example.com", "--product", "ebook", "--json"]) == 0
     assert '"new_customer": true' in capsys.readouterr().out
     assert "carol@example.com" in newest_mail(data_dir, "invite")
     assert run(["outbox"]) == 0
     listing = capsys.readouterr().out
     assert re.search(r"sent .*invite\s+carol@example.com", listing)
     assert run(["purchase", "--email", "carol@example.com", "--product", "nope"]) == 1
+
+
+def test_purchase_speaks_plainly_and_names_the_option(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(["purchase", "--email", "dana@example.com", "--product", "ebook"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Order SK-") and "dana@example.com (a new customer)" in out and "{" not in out
+    for args, expected in ((["--email", "not-an-email"], "--email: 'not-an-email' doesn't look like an email address."),
+                           (["--email", "dana@example.com", "--quantity", "0"], "--quantity: must be more than 0"),
+                           (["--email", "dana@example.com", "--amount", "-5"], "--amount: must be at least 0"),
+                           (["--email", "dana@example.com", "--product", "nope"], "--product: unknown product 'nope'")):
+        product = [] if "--product" in args else ["--product", "ebook"]
+        assert run(["purchase", *product, *args]) == 1, args
+        err = capsys.readouterr().err.strip()
+        assert err == f"shopkeep: {expected}" and "pydantic" not in err, err
+
+
+def test_a_repeated_purchase_of_something_owned_says_so(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(["purchase", "--email", "bob@example.com", "--product", "ebook"]) == 1
+    assert "bob@example.com already owns The Indie Maker's Handbook. Add --again" in capsys.readouterr().err
+    assert run(["purchase", "--email", "bob@example.com", "--product", "ebook", "--again"]) == 0
+    assert capsys.readouterr().out.startswith("Order SK-")
+
+
+def test_version_and_help_for_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run(["--version"])
+    assert re.fullmatch(r"shopkeep \S+\n", capsys.readouterr().out)
+    parser = build_parser()
+    actions = list(parser._actions)
+    for sub in parser._subparsers._group_actions[0].choices.values():  # type: ignore[union-attr]
+        actions += sub._actions
+        for nested in sub._subparsers._group_actions[0].choices.values() if sub._subparsers else []:  # type: ignore[union-attr]
+            actions += nested._actions
+    undocumented = [a.dest for a in actions if not a.help and a.dest not in ("help", "command",
+                    "catalog_command", "db_command")]
+    assert undocumented == []

@@ -8,7 +8,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
@@ -16,10 +15,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from bot.version import shopkeep_version
 from bot.web.pages import page
 from core.kernel.errors import Conflict, InvalidInput, NotFound
 from core.kernel.portal import Portal
 from core.kernel.security import TokenExpired, TokenInvalid
+from core.kernel.validation import first_problem
 from core.models import Order
 from core.orders import downloads
 from core.orders.purchases import PurchaseRequest, record_purchase
@@ -29,13 +30,6 @@ PORTAL: web.AppKey[Portal] = web.AppKey("portal", Portal)
 # Called after a new purchase is stored: background workers (mail, chat roles) act at once.
 AFTER_PURCHASE: web.AppKey[list[Callable[[], None]]] = web.AppKey("after_purchase", list)
 SIGNATURE_HEADER = "X-Shopkeep-Signature"
-
-
-def shopkeep_version() -> str:
-    try:
-        return version("shopkeep")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 @web.middleware
@@ -159,9 +153,8 @@ async def purchases(request: web.Request) -> web.Response:
     except UnicodeDecodeError:
         return _problem(422, "the body is not JSON: it is not UTF-8 text")
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"]) or "body"
-        return _problem(422, f"{field}: {error['msg'].removeprefix('Value error, ')}", field)
+        field, problem = first_problem(exc)
+        return _problem(422, f"{field or 'body'}: {problem}", field or "body")
     try:
         async with portal.db.unit_of_work() as session:
             result = await record_purchase(session, portal, purchase)
