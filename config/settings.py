@@ -11,7 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -60,6 +62,24 @@ class StoreSettings(BaseModel):
     timezone: str = "UTC"
     tax_name: str = "VAT"
     tax_rate: Decimal = Field(Decimal(0), ge=0, lt=100, description="percent, included in prices")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone; use an IANA name like Europe/Paris") from None
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value, sep="_" if "_" in value else "-")
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise ValueError(f"{value!r} is not a locale; use one like en_US or de_DE") from None
+        return value
 
     @field_validator("invoice_number_format", "receipt_number_format", "credit_note_number_format")
     @classmethod
@@ -114,6 +134,7 @@ class Settings(BaseSettings):
     discord_token: str | None = None
     discord_guild_id: int | None = None
     discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None  # a local or proxied gateway; Discord's by default
     discord_command: str = "shop"
 
     # Slack front door.
@@ -138,6 +159,16 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"expected an http(s):// URL, got {value!r}")
+        return value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.netloc:
+            raise ValueError(f"expected a ws:// or wss:// URL, got {value!r}")
         return value
 
     @field_validator("portal_address")

@@ -8,7 +8,9 @@ from typing import Any
 
 import discord
 import discord.http
+import yarl
 from discord import app_commands
+from discord.gateway import DiscordWebSocket
 
 from bot.discord.commands import build_group
 from bot.discord.render import CANCEL, CONFIRM, RUN, render
@@ -36,6 +38,8 @@ class DiscordDoor:
         self.dispatcher = dispatcher or Dispatcher(portal)
         self.guild_id = settings.discord_guild_id
         discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+        if settings.discord_gateway_url:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
         intents = discord.Intents.none()
         intents.guilds = True
         self.client = discord.Client(intents=intents)
