@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,11 @@ class Bot:
         self.last_id = delivery.id
         return self.answer(delivery.id)
 
+    def path(self, command: str) -> str:
+        """How a customer types `command` under /shop in the synced schema, group and all."""
+        [path] = [p for p in synced_paths(self.fake) if p.split()[-1] == command]
+        return path
+
     def answer(self, interaction_id: int) -> dict[str, Any]:
         """The message the user sees: the immediate response, or the followup after a defer."""
         [callback] = self.fake.interaction_responses(interaction_id)
@@ -57,8 +63,21 @@ def text_of(message: dict[str, Any]) -> str:
         f"{f['name']}: {f['value']}" for f in e.get("fields", [])) for e in message.get("embeds", []))
 
 
-@pytest.fixture
-async def bot(demo_portal: Portal) -> AsyncIterator[Bot]:
+def synced_paths(fake: FakeDiscord) -> list[str]:
+    """Every subcommand of the synced /shop as a customer types it: "orders", "purchases orders"."""
+    [shop] = fake.commands(guild_id=DEFAULT_GUILD_ID)
+    paths = []
+    for option in shop["options"]:
+        if option["type"] == 1:
+            paths.append(option["name"])
+        elif option["type"] == 2:
+            paths += [f"{option['name']} {sub['name']}" for sub in option["options"] if sub["type"] == 1]
+    return paths
+
+
+@asynccontextmanager
+async def connected(demo_portal: Portal) -> AsyncIterator[Bot]:
+    """The door over the registry as it is now, logged in to the fake and synced to its server."""
     async with FakeDiscord(deadline=1.0) as fake:
         fake.add_role(MEMBERS_ROLE, "Maker Pro", position=5)
         fake.add_member(DEFAULT_USER_ID, "ann")
@@ -72,12 +91,18 @@ async def bot(demo_portal: Portal) -> AsyncIterator[Bot]:
             yield Bot(fake, door, portal)
 
 
+@pytest.fixture
+async def bot(demo_portal: Portal) -> AsyncIterator[Bot]:
+    async with connected(demo_portal) as bot:
+        yield bot
+
+
 async def sign_in(bot: Bot, email: str = "alice@example.com", user_id: int = DEFAULT_USER_ID) -> dict[str, Any]:
-    await bot.slash("login", user_id=user_id, email=email)
+    await bot.slash(bot.path("login"), user_id=user_id, email=email)
     subject = str((await sent_mail(bot.portal, to=email, kind="code"))[-1]["Subject"])
     code = re.search(r"\d{6}", subject)
     assert code
-    return await bot.slash("verify", user_id=user_id, code=code.group())
+    return await bot.slash(bot.path("verify"), user_id=user_id, code=code.group())
 
 
 async def test_sync_has_every_command_with_typed_options(bot: Bot) -> None:
