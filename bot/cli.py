@@ -97,6 +97,8 @@ async def _purchase(portal: Portal, args: argparse.Namespace) -> int:
         summary = {"order": order.number, "created": result.created,
                    "new_customer": result.new_customer, "email": request.email,
                    "total": order.total, "currency": order.currency}
+    # The invite goes out now; chat roles follow from the purchase's events, which the running
+    # portal's event worker picks up.
     await outbox_sender(portal).send_due()
     print(json.dumps(summary))
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url, connect_args)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._after_commit: list[Callable[[AsyncSession], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -64,8 +65,17 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block succeeds, rolled back on any error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+            for hook in list(self._after_commit):
+                hook(session)
+
+    def after_commit(self, hook: Callable[[AsyncSession], None]) -> Callable[[], None]:
+        """Call `hook` with the session after each unit of work commits (a worker's wake-up);
+        returns the function that removes it again."""
+        self._after_commit.append(hook)
+        return lambda: self._after_commit.remove(hook)
 
     async def claim(self, model: Any, due: Select[Any], **values: Any) -> list[Any]:
         """Take the rows `due` selects (by id) and set `values` on them, in one atomic UPDATE.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from typing import Any
 import discord
 import pytest
 
+from bot.bootstrap import event_worker
 from bot.discord.door import DiscordDoor
 from core.kernel.portal import Portal
 from handlers.registry import REGISTRY
@@ -23,7 +25,7 @@ from tests.fakes.discord_gateway import (
     running,
     slash_payload,
 )
-from tests.helpers import sent_mail
+from tests.helpers import eventually, sent_mail
 
 MEMBERS_ROLE = 1400000000000000101
 FOUNDERS_CHANNEL = 1400000000000000102
@@ -88,7 +90,13 @@ async def connected(demo_portal: Portal) -> AsyncIterator[Bot]:
         door = DiscordDoor(portal)
         async with running(door.client, fake):
             await door.tree.sync(guild=discord.Object(DEFAULT_GUILD_ID))
-            yield Bot(fake, door, portal)
+            # Roles follow domain events, as in `serve`.
+            events = asyncio.create_task(event_worker(portal, discord=door).run(interval=0.2))
+            try:
+                yield Bot(fake, door, portal)
+            finally:
+                events.cancel()
+                await asyncio.gather(events, return_exceptions=True)
 
 
 @pytest.fixture
@@ -124,11 +132,13 @@ async def test_not_linked_gets_the_login_hint(bot: Bot) -> None:
 async def test_login_verify_orders_and_roles(bot: Bot) -> None:
     welcome = await sign_in(bot)
     assert "Signed in as alice@example.com" in text_of(welcome)
-    assert MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID), "the Maker Pro role is granted"
+    await eventually(lambda: MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID),
+                     "signing in grants the Maker Pro role")
     orders = await bot.slash("orders")
     assert orders["flags"] & EPHEMERAL and "Pixel Studio Pro" in text_of(orders)
     await bot.slash("logout")
-    assert MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID), "unlinking removes it"
+    await eventually(lambda: MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID),
+                     "unlinking removes it")
 
 
 async def test_invoice_pdf_is_a_file_on_the_deferred_followup(bot: Bot) -> None:
@@ -188,6 +198,7 @@ async def test_permission_report_names_the_fix(bot: Bot) -> None:
 
 async def test_reconcile_repairs_a_member_who_left_and_came_back(bot: Bot) -> None:
     await sign_in(bot)
+    await eventually(lambda: MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID), "the role is granted")
     bot.fake.remove_member(DEFAULT_USER_ID)
     bot.fake.add_member(DEFAULT_USER_ID, "ann")
     assert MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID)
@@ -199,3 +210,11 @@ async def test_a_second_discord_account_on_the_same_email_is_pointed_out(bot: Bo
     await sign_in(bot)
     second = await sign_in(bot, user_id=DEFAULT_USER_ID + 7)
     assert "also linked to another discord account (ann)" in text_of(second)
+
+
+async def test_signing_in_as_another_customer_takes_the_first_ones_roles_away(bot: Bot) -> None:
+    await sign_in(bot)
+    await eventually(lambda: MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID), "alice's role is granted")
+    await sign_in(bot, "bob@example.com")
+    await eventually(lambda: MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID),
+                     "bob owns no membership, so the account loses alice's role")
