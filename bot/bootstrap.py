@@ -1,14 +1,21 @@
-"""The composition root: which adapters core works with. Front doors and the CLI build their
-workers here, so the choice is made in one place."""
+"""The composition root: which adapters core works with and who reacts to which domain event.
+Front doors, `serve` and the CLI build their workers here, so the choice is made in one place."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from adapters.mail.eml_files import FileTransport
 from adapters.mail.smtp_relay import SmtpRelay
 from config.settings import Settings
+from core.kernel.event_delivery import EventWorker, Subscribers
+from core.kernel.events import AccessChanged, ChatAccountLinked, ChatAccountUnlinked, PurchaseRecorded
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
 from core.mail.transport import Transport
+
+if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py for it
+    from bot.discord.door import DiscordDoor
 
 
 def mail_transport(settings: Settings) -> Transport:
@@ -20,3 +27,37 @@ def mail_transport(settings: Settings) -> Transport:
 
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
     return OutboxSender(portal, mail_transport(portal.settings), batch=batch)
+
+
+def event_subscribers(*, outbox: OutboxSender | None = None,
+                      discord: DiscordDoor | None = None) -> Subscribers:
+    """Who reacts to which domain event. Every effect is idempotent: an event may be delivered
+    again after a worker died mid-way."""
+    subscribers = Subscribers()
+    if outbox is not None:
+        async def send_queued_mail(event: PurchaseRecorded) -> None:
+            outbox.wakeup.set()  # the invite the purchase queued goes out at once
+
+        subscribers.subscribe(PurchaseRecorded, send_queued_mail)
+    if discord is not None:
+        door = discord
+
+        async def sync_customer(event: AccessChanged) -> None:
+            await door.sync_members(event.customer_id)
+
+        async def sync_linked(event: ChatAccountLinked | ChatAccountUnlinked) -> None:
+            # An unlinked account is no longer the customer's: it is synced by its id, which
+            # removes the roles it held through them.
+            accounts = [int(event.account_id)] if event.platform == "discord" else []
+            if accounts:
+                await door.sync_members(event.customer_id, account_ids=accounts)
+
+        subscribers.subscribe(AccessChanged, sync_customer)
+        subscribers.subscribe(ChatAccountLinked, sync_linked)
+        subscribers.subscribe(ChatAccountUnlinked, sync_linked)
+    return subscribers
+
+
+def event_worker(portal: Portal, *, outbox: OutboxSender | None = None,
+                 discord: DiscordDoor | None = None) -> EventWorker:
+    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord))

@@ -133,14 +133,16 @@ async def _purchase(portal: Portal, args: argparse.Namespace) -> int:
         try:
             result = await record_purchase(session, portal, request, actor="operator via cli")
         except PortalError as exc:
-            field, _, reason = exc.message.partition(": ")
-            raise PortalError(f"{PURCHASE_OPTIONS.get(field, field)}: {reason}" if reason else exc.message
+            field, _, problem = exc.message.partition(": ")
+            raise PortalError(f"{PURCHASE_OPTIONS.get(field, field)}: {problem}" if problem else exc.message
                               ) from None
         order = result.order
         summary = {"order": order.number, "created": result.created,
                    "new_customer": result.new_customer, "email": request.email,
                    "total": order.total, "currency": order.currency}
         paid = formatting.money(order.total, order.currency)
+    # The invite goes out now; chat roles follow from the purchase's events, which the running
+    # portal's event worker picks up.
     await outbox_sender(portal).send_due()
     if args.json:
         print(json.dumps(summary))

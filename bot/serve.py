@@ -10,12 +10,12 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
-from bot.bootstrap import outbox_sender
+from bot.bootstrap import event_worker, outbox_sender
 from bot.discord import start as start_discord
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
 from bot.slack import mount as mount_slack
-from bot.web import AFTER_PURCHASE, create_app
+from bot.web import create_app
 from config.settings import Settings, split_listen
 from core import demo
 from core.billing.render import RENDERER
@@ -75,13 +75,16 @@ async def serve(settings: Settings, *, with_demo: bool = False,
         target = settings.mail_relay or f"{settings.outbox_dir}/ (no relay set)"
         log.info("outgoing mail to %s", target)
 
-        app[AFTER_PURCHASE].append(outbox.wakeup.set)
         discord_door = await start_discord(portal)
         if discord_door is not None:
             stack.push_async_callback(discord_door.close)
-            app[AFTER_PURCHASE].append(discord_door.reconcile_wakeup.set)
             log.info("Discord: /%s synced%s", settings.discord_command,
                      f" to server {settings.discord_guild_id}" if settings.discord_guild_id else " globally")
+        # Started once every subscriber exists, so no event is delivered without one; stopped
+        # before the Discord client closes under it.
+        events = event_worker(portal, outbox=outbox, discord=discord_door)
+        events_task = asyncio.create_task(events.run(), name="events")
+        stack.push_async_callback(_cancel, [events_task])
 
         # Start-up garbage is long-lived; freezing it keeps full collections (tens of ms)
         # from landing in the middle of a burst of chat acknowledgements.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
@@ -17,7 +18,7 @@ from core.kernel.portal import Portal
 from handlers import commands as _commands  # noqa: F401 - registers every command
 from handlers.context import Caller, Context
 from handlers.parser import parse_line
-from handlers.registry import REGISTRY, Access, Command, Registry
+from handlers.registry import REGISTRY, Access, Command, NoArguments, Registry
 from handlers.reply import Confirmation, Refused, Reply
 
 log = logging.getLogger("shopkeep.dispatch")
@@ -27,6 +28,9 @@ LOGIN_HINT = ("You're not signed in. Send `login you@example.com`, then `verify 
 CARD_REFUSAL = ("That looks like a card number. Please never send card details here: payment "
                 "methods are changed on the payment provider's secure page (`payment`). "
                 "Nothing you sent was stored.")
+
+# A page built from what the caller may see, like the overview the App Home shows.
+View = Callable[[Context], Awaitable[Reply]]
 
 
 class ChangePolicy(StrEnum):
@@ -70,6 +74,15 @@ class Dispatcher:
         if hint:
             return Reply.error(f"{said} Did you mean {' or '.join(f'`{h}`' for h in hint)}?")
         return Reply.error(f"{said} Send `help` to see what you can do.")
+
+    async def view(self, caller: Caller, build: View) -> Reply:
+        """Build a page that only reads (Slack's App Home) for `caller`, without looking up a
+        command: it runs as an unlisted one, in its own unit of work and with the same shelter
+        from failures. The page decides itself what a signed-out caller sees."""
+        # Named after its module (handlers.commands.overview -> "overview") for logs and lines.
+        page = Command(name=build.__module__.rpartition(".")[2], summary="", arguments=NoArguments,
+                       run=lambda ctx, _arguments: build(ctx), access=Access.ANYONE, reads_only=True)
+        return await self.run(caller, page, "")
 
     async def run(self, caller: Caller, command: Command, raw: str | dict[str, Any], *,
                   line: str | None = None, policy: ChangePolicy = ChangePolicy.PREVIEW,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -11,8 +12,9 @@ from email.policy import default
 from sqlalchemy import select
 
 from core.identity.customers import by_email
+from core.kernel.events import Event, decode
 from core.kernel.portal import Portal
-from core.models import OutboundMail
+from core.models import DomainEvent, OutboundMail
 from handlers.context import Caller
 from handlers.registry import REGISTRY
 
@@ -39,6 +41,22 @@ async def sent_mail(portal: Portal, to: str | None = None, kind: str | None = No
         assert isinstance(message, EmailMessage)
         messages.append(message)
     return messages
+
+
+async def published(portal: Portal) -> list[Event]:
+    """Every domain event committed so far, oldest first."""
+    async with portal.db.unit_of_work() as session:
+        return [decode(row) for row in await session.scalars(select(DomainEvent).order_by(DomainEvent.id))]
+
+
+async def eventually(check: Callable[[], bool], what: str, *, within: float = 10.0) -> None:
+    """Wait for something a background worker does, failing with `what` if it never happens."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not check():
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {within:g} s: {what}")
+        await asyncio.sleep(0.02)
 
 
 def text_of(message: EmailMessage) -> str:

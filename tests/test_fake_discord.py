@@ -382,3 +382,27 @@ async def test_dm_slash_command_carries_a_user_not_a_member(fake: FakeDiscord, b
     assert payload["context"] == 1
     [callback] = fake.interaction_responses(delivery.id)
     assert callback.json["data"]["content"] == "Orders page 1"
+
+
+async def test_command_nesting_follows_discord_rules(fake: FakeDiscord, bot: ShopBot) -> None:
+    def sub(name: str, *options: dict[str, object]) -> dict[str, object]:
+        return {"type": 1, "name": name, "description": name, "options": list(options)}
+
+    text = {"type": 3, "name": "text", "description": "text"}
+    group = {"type": 2, "name": "group", "description": "group", "options": [sub("inner", text)]}
+    fine = {"name": "fine", "description": "groups and subcommands side by side",
+            "options": [group, sub("direct")]}
+    await bot.http.bulk_upsert_global_commands(DEFAULT_APPLICATION_ID, [fine])
+
+    too_deep = {"type": 2, "name": "outer", "description": "outer", "options": [group]}
+    wrong = {"name": "wrong", "description": "d",
+             "options": [too_deep, sub("mixed", sub("inside")), sub("twin"), sub("twin")]}
+    with pytest.raises(discord.HTTPException) as refused:
+        await bot.http.bulk_upsert_global_commands(DEFAULT_APPLICATION_ID, [wrong])
+    assert refused.value.code == 50035
+    errors = refused.value.text
+    assert "0.options.0.options.0.type" in errors, "a group inside a group"
+    assert "0.options.1.options.0.type" in errors, "a subcommand inside a subcommand"
+    assert "0.options.3.name" in errors, "two options of one name"
+    assert "0.options.2.name" not in errors
+    assert [c["name"] for c in fake.commands()] == ["fine"], "a refused PUT changes nothing"

@@ -7,13 +7,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.bootstrap import outbox_sender
+from bot.bootstrap import event_worker, outbox_sender
 from config.settings import Settings
 from core.kernel.db import Database
 from core.kernel.portal import Portal
 from core.mail import composing, outbox, sending
 from core.models import OutboundMail
+from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 from tests.conftest import Clock
+from tests.helpers import eventually
 from tests.relay import CapturingRelay
 
 
@@ -107,3 +109,22 @@ async def test_retry_now_brings_failed_mail_back(portal: Portal) -> None:
     async with portal.db.unit_of_work() as session:
         assert await outbox.retry_now(session, portal.now()) == 1
     assert await outbox_sender(portal).send_due() == 1
+
+
+async def test_a_purchase_wakes_the_outbox_through_its_event(demo_portal: Portal) -> None:
+    sender = outbox_sender(demo_portal)
+    await sender.send_due()  # the demo's own mail is out of the way
+    tasks = [asyncio.create_task(sender.run(interval=600)),
+             asyncio.create_task(event_worker(demo_portal, outbox=sender).run(interval=600))]
+    try:
+        await asyncio.sleep(0.1)  # both loops have done their first pass and wait ten minutes
+        async with demo_portal.db.unit_of_work() as session:
+            await record_purchase(session, demo_portal, PurchaseRequest(
+                email="erin@example.com", external_id="ord_wake", items=[PurchaseItem(product="ebook")]))
+        await eventually(lambda: any("invite" in f.name for f in demo_portal.settings.outbox_dir.glob("*.eml")
+                                     if b"erin@example.com" in f.read_bytes()),
+                         "the invite goes out at once, not at the next interval")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,4 +1,5 @@
-"""Slash commands generated from the handler registry: one group, a subcommand per command.
+"""Slash commands generated from the handler registry: one top-level command, a subcommand per
+command, and subcommand groups by capability once the commands outgrow Discord's 25 options.
 
 Options come from each command's pydantic arguments, descriptions from its help text, and
 autocomplete from fields marked with a suggestion source. Nothing here names a command.
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import types
 import typing
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
@@ -22,6 +25,18 @@ from handlers.registry import Command
 
 NAME = re.compile(r"[^a-z0-9_-]")
 DESCRIPTION_LIMIT = 100
+OPTION_LIMIT = 25  # Discord: options under a command, and subcommands in a group
+# What customers call a capability when its commands become a subcommand group. A name never
+# equals a command name or alias (sign_in's "account" is whoami's alias, licenses and
+# subscriptions are command names); capabilities not listed fall back to their own name.
+GROUP_NAMES = {
+    "sign_in": "my-account",
+    "orders": "purchases",
+    "documents": "documents",
+    "confirm": "requests",
+    "licenses": "license-keys",
+    "subscriptions": "memberships",
+}
 
 Run = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None]]
 Suggest = Callable[[discord.Interaction, str, str], Awaitable[list[tuple[str, str]]]]
@@ -32,7 +47,7 @@ def option_name(field: str) -> str:
 
 
 def _short(text: str | None, fallback: str) -> str:
-    text = (text or fallback).strip().rstrip(".")
+    text = (text or fallback).strip().rstrip(".").rstrip()
     return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
 
 
@@ -101,9 +116,87 @@ def _completer(source: str, suggest: Suggest) -> Callable[..., Awaitable[list[ap
     return complete
 
 
+class CommandLayoutError(RuntimeError):
+    """The commands cannot all have a place under one Discord command, even grouped."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One capability's commands as a subcommand group: `/shop <name> <command>`."""
+
+    name: str
+    description: str
+    commands: tuple[Command, ...]
+
+
+def arrange(commands: list[Command]) -> list[Command | Section]:
+    """The options under the top-level command, in registry order.
+
+    Flat while every command fits, so the names customers know stay put; past that, each
+    capability with two or more commands becomes a group and the rest stay direct.
+    """
+    if len(commands) <= OPTION_LIMIT:
+        return list(commands)
+    by_capability: dict[str, list[Command]] = {}
+    for command in commands:
+        by_capability.setdefault(command.capability, []).append(command)
+    taken = {option_name(word) for command in commands for word in (command.name, *command.aliases)}
+    layout: list[Command | Section] = []
+    for capability, members in by_capability.items():
+        if len(members) == 1:
+            layout.append(members[0])
+            continue
+        name = _group_name(capability, taken)
+        taken.add(name)
+        layout.append(Section(name, _capability_description(capability, members[0]), tuple(members)))
+    _check_fits(layout, len(commands))
+    return layout
+
+
+def _group_name(capability: str, taken: set[str]) -> str:
+    derived = option_name(capability.replace("_", "-"))
+    candidates = [GROUP_NAMES[capability]] if capability in GROUP_NAMES else []
+    candidates += [derived, option_name(f"my-{derived}")]
+    for candidate in candidates:
+        if candidate not in taken:
+            return candidate
+    raise CommandLayoutError(
+        f"no Discord group name for the {capability!r} commands: {', '.join(map(repr, candidates))} "
+        "are all command names, aliases or other groups; add one to GROUP_NAMES in bot/discord/commands.py")
+
+
+def _capability_description(capability: str, command: Command) -> str:
+    """The first line of the handler module's docstring, else the capability in words."""
+    module = sys.modules.get(command.run.__module__)
+    doc = inspect.getdoc(module) if module is not None else None
+    first_line = doc.strip().splitlines()[0] if doc and doc.strip() else None
+    return _short(first_line, capability.replace("_", " ").capitalize())
+
+
+def _check_fits(layout: list[Command | Section], total: int) -> None:
+    problems = [f"the {item.name!r} group ({item.commands[0].capability}) has {len(item.commands)} "
+                f"commands, over Discord's {OPTION_LIMIT} per group"
+                for item in layout if isinstance(item, Section) and len(item.commands) > OPTION_LIMIT]
+    if len(layout) > OPTION_LIMIT:
+        groups = sum(isinstance(item, Section) for item in layout)
+        problems.insert(0, f"grouped by capability, the {total} commands still need {len(layout)} options "
+                           f"({groups} groups and {len(layout) - groups} single commands), over Discord's "
+                           f"{OPTION_LIMIT} under one command")
+    if problems:
+        raise CommandLayoutError("Discord cannot hold every command: " + "; ".join(problems)
+                              + ". Merge small capabilities or offer fewer commands on Discord.")
+
+
 def build_group(name: str, commands: list[Command], run: Run, suggest: Suggest) -> app_commands.Group:
+    """The top-level slash command holding every command; CommandLayoutError if some have no place."""
     group = app_commands.Group(name=option_name(name),
                                description="Your orders, downloads, licenses and invoices")
-    for command in commands[:25]:  # Discord allows 25 subcommands in a group
-        group.add_command(subcommand(command, run, suggest))
+    for item in arrange(commands):
+        if isinstance(item, Section):
+            section = app_commands.Group(name=item.name, description=item.description)
+            for command in item.commands:
+                section.add_command(subcommand(command, run, suggest))
+            group.add_command(section)
+        else:
+            group.add_command(subcommand(item, run, suggest))
     return group

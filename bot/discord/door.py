@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import discord
@@ -26,9 +27,8 @@ from handlers.suggest import suggest
 
 log = logging.getLogger("shopkeep.discord")
 EPHEMERAL_DM_FAILED = 50007
-RECONCILE_INTERVAL = 300.0  # purchases through the webhook wake it at once
-# Commands after which the caller's roles may have changed.
-LINK_COMMANDS = {"verify", "logout"}
+# Domain events sync the members concerned at once; the reconcile only repairs drift.
+RECONCILE_INTERVAL = 300.0
 
 
 class DiscordDoor:
@@ -48,7 +48,6 @@ class DiscordDoor:
         self.tree.add_command(build_group(settings.discord_command, commands, self.run, self.suggest),
                               guild=discord.Object(self.guild_id) if self.guild_id else None)
         self.client.event(self.on_interaction)
-        self.reconcile_wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
 
     # ---------------------------------------------------------------- lifecycle
@@ -60,7 +59,7 @@ class DiscordDoor:
         if connect:
             self._tasks.append(asyncio.create_task(self.client.connect(), name="discord-gateway"))
         self._tasks.append(asyncio.create_task(
-            poll(self.reconcile, self.reconcile_wakeup, interval=RECONCILE_INTERVAL, log=log),
+            poll(self.reconcile, asyncio.Event(), interval=RECONCILE_INTERVAL, log=log),
             name="discord-roles"))
 
     async def close(self) -> None:
@@ -84,8 +83,6 @@ class DiscordDoor:
         line = " ".join([command.name, *(str(v) for v in values.values())])
         reply = await self.dispatcher.run(caller, command, values, line=line)
         await self.send(interaction, reply)
-        if command.name in LINK_COMMANDS and reply.ok:
-            await self.sync_member(interaction.user.id)
 
     async def send(self, interaction: discord.Interaction, reply: Reply) -> None:
         message = render(reply)
@@ -145,6 +142,14 @@ class DiscordDoor:
             await self.client.http.add_role(guild.id, user_id, role, reason="shopkeep: access granted")
         for role in (have & managed) - wanted:
             await self.client.http.remove_role(guild.id, user_id, role, reason="shopkeep: access ended")
+
+    async def sync_members(self, customer_id: int, *, account_ids: Iterable[int] = ()) -> None:
+        """Sync every Discord member linked to the customer, and `account_ids` besides (an
+        account just unlinked, whose managed roles must go)."""
+        async with self.portal.db.unit_of_work() as session:
+            members = await discord_roles.discord_users_of(session, customer_id)
+        for user_id in sorted(members | set(account_ids)):
+            await self.sync_member(user_id)
 
     async def reconcile(self) -> None:
         """Repair drift: missed events while offline, members who left and came back."""

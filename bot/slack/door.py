@@ -30,10 +30,11 @@ from config.settings import Settings, SettingsError
 from core.identity import chat_links
 from core.kernel.portal import Portal
 from handlers.callers import caller_for
+from handlers.commands import overview
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from handlers.parser import mentioned_users, parse_line, replace_mentions
-from handlers.registry import REGISTRY, Command
+from handlers.registry import Command
 from handlers.reply import Choice, Reply, answer_line
 
 log = logging.getLogger("shopkeep.slack")
@@ -241,9 +242,7 @@ class SlackDoor:
             if not await self._first_delivery(origin):
                 return
             caller = await self._caller(origin)
-            overview = self.dispatcher.registry.get("overview") or REGISTRY.get("overview")
-            assert overview is not None, "handlers.commands.overview registers it"
-            reply = await self.dispatcher.run(caller, overview, "", line="overview")
+            reply = await self.dispatcher.view(caller, overview.build)
             if caller.customer_id is None:
                 offer = await self._login_offer(origin)
                 if offer is not None:

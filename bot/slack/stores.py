@@ -1,13 +1,13 @@
 """Slack installations, OAuth states and taken deliveries, kept in shopkeep's own database.
 
 The first two implement slack_sdk's async store interfaces so bolt's OAuth flow and authorization
-use them unchanged; the tables are the generic ones in core.models.chat_installations.
+use them unchanged. They only translate slack_sdk's records; keeping them is core's
+(core.identity.installations, oauth_states, deliveries).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,13 +15,10 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.identity import deliveries, installations, oauth_states
+from core.identity.installations import BotCredentials, Installed, Workspace
 from core.kernel.portal import Portal
-from core.models import ChatDelivery, ChatInstallation, OAuthState
-from core.models.chat_installations import NO_ID
 
 PLATFORM = "slack"
 log = logging.getLogger("shopkeep.slack")
@@ -30,19 +27,19 @@ log = logging.getLogger("shopkeep.slack")
 _USER_SECRETS = ("user_token", "user_refresh_token", "user_token_expires_at", "user_scopes")
 
 
-def _key(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
-         ) -> tuple[str, str]:
-    # An org-wide install answers for every workspace of the org, so it is found by org alone.
-    team = NO_ID if is_enterprise_install else (team_id or NO_ID)
-    return enterprise_id or NO_ID, team
-
-
 def _json_ready(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.timestamp() if isinstance(v, datetime) else v for k, v in values.items()}
 
 
+def _details(values: dict[str, Any]) -> dict[str, Any]:
+    """slack_sdk's record as stored; the bot token is kept in its own column only."""
+    details = _json_ready(values)
+    details.pop("bot_token", None)
+    return details
+
+
 class SqlInstallationStore(AsyncInstallationStore):
-    """One row per workspace (or org); uninstalling keeps the row with its token cleared."""
+    """One record per workspace (or org); uninstalling keeps it with its token cleared."""
 
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
@@ -51,66 +48,29 @@ class SqlInstallationStore(AsyncInstallationStore):
     def logger(self) -> logging.Logger:
         return log
 
-    async def _row(self, session: AsyncSession, key: tuple[str, str], *, lock: bool = False
-                   ) -> ChatInstallation | None:
-        query = select(ChatInstallation).where(
-            ChatInstallation.platform == PLATFORM,
-            ChatInstallation.enterprise_id == key[0],
-            ChatInstallation.team_id == key[1],
-        )
-        return await session.scalar(query.with_for_update() if lock else query)
-
-    async def _upsert(self, key: tuple[str, str], values: dict[str, Any]) -> None:
-        for attempt in (1, 2):
-            try:
-                async with self.portal.db.unit_of_work() as session:
-                    row = await self._row(session, key, lock=True)
-                    if row is None:
-                        row = ChatInstallation(platform=PLATFORM, enterprise_id=key[0], team_id=key[1])
-                        session.add(row)
-                    for name, value in values.items():
-                        setattr(row, name, value)
-                    row.revoked_at = None
-                return
-            except IntegrityError:
-                # Two installs of one workspace at once: the other one inserted; update it now.
-                if attempt == 2:
-                    raise
-
     async def async_save(self, installation: Installation) -> None:
-        data = _json_ready(installation.to_dict_for_copying())
-        data.pop("bot_token", None)
-        await self._upsert(
-            _key(installation.enterprise_id, installation.team_id, installation.is_enterprise_install),
-            {
-                "team_name": installation.team_name,
-                "bot_token": installation.bot_token,
-                "bot_user_id": installation.bot_user_id,
-                "bot_id": installation.bot_id,
-                "installer_user_id": installation.user_id,
-                "scopes": ",".join(installation.bot_scopes or ()),
-                "data": data,
-                "installed_at": self.portal.now(),
-            },
+        where = Workspace(installation.enterprise_id, installation.team_id,
+                          bool(installation.is_enterprise_install))
+        installed = Installed(
+            team_name=installation.team_name,
+            bot=BotCredentials(installation.bot_token, installation.bot_user_id,
+                               installation.bot_id, tuple(installation.bot_scopes or ())),
+            installer_user_id=installation.user_id,
+            details=_details(installation.to_dict_for_copying()),
         )
+        async with self.portal.db.unit_of_work() as session:
+            await installations.save_installation(session, PLATFORM, where, installed,
+                                                  now=self.portal.now())
 
     async def async_save_bot(self, bot: Bot) -> None:
         # Called on its own only after a token rotation: refresh the bot part of the record.
-        key = _key(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
+        where = Workspace(bot.enterprise_id, bot.team_id, bool(bot.is_enterprise_install))
+        details = {k: v for k, v in _details(bot.to_dict()).items() if k != "custom_values"}
         async with self.portal.db.unit_of_work() as session:
-            row = await self._row(session, key)
-            data = dict(row.data) if row is not None else {}
-        bot_values = _json_ready(bot.to_dict())
-        bot_values.pop("bot_token", None)
-        data.update({k: v for k, v in bot_values.items() if k != "custom_values"})
-        await self._upsert(key, {
-            "team_name": bot.team_name,
-            "bot_token": bot.bot_token,
-            "bot_user_id": bot.bot_user_id,
-            "bot_id": bot.bot_id,
-            "scopes": ",".join(bot.bot_scopes or ()),
-            "data": data,
-        })
+            await installations.save_bot(
+                session, PLATFORM, where, team_name=bot.team_name, details=details,
+                bot=BotCredentials(bot.bot_token, bot.bot_user_id, bot.bot_id,
+                                   tuple(bot.bot_scopes or ())))
 
     async def async_find_installation(
         self,
@@ -120,15 +80,16 @@ class SqlInstallationStore(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
+        where = Workspace(enterprise_id, team_id, bool(is_enterprise_install))
         async with self.portal.db.unit_of_work() as session:
-            row = await self._row(session, _key(enterprise_id, team_id, is_enterprise_install))
-        if row is None or row.revoked_at is not None:
+            found = await installations.find(session, PLATFORM, where)
+        if found is None:
             return None
-        if user_id is not None and user_id != row.installer_user_id:
+        if user_id is not None and user_id != found.installer_user_id:
             return None  # only the installer's own record is kept
-        values = {**row.data, "bot_token": row.bot_token, "bot_id": row.bot_id,
-                  "bot_user_id": row.bot_user_id, "team_name": row.team_name}
-        values.setdefault("user_id", row.installer_user_id or "")
+        values = {**found.details, "bot_token": found.bot.token, "bot_id": found.bot.bot_id,
+                  "bot_user_id": found.bot.user_id, "team_name": found.team_name}
+        values.setdefault("user_id", found.installer_user_id or "")
         return Installation(**values)
 
     async def async_find_bot(
@@ -146,42 +107,22 @@ class SqlInstallationStore(AsyncInstallationStore):
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         async with self.portal.db.unit_of_work() as session:
-            for key in _keys_for_deletion(enterprise_id, team_id):
-                row = await self._row(session, key, lock=True)
-                if row is not None:
-                    row.bot_token = None
-                    row.revoked_at = row.revoked_at or self.portal.now()
+            await installations.revoke(session, PLATFORM, Workspace(enterprise_id, team_id),
+                                       now=self.portal.now())
 
     async def async_delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
                                         user_id: str | None = None) -> None:
+        where = Workspace(enterprise_id, team_id)
         async with self.portal.db.unit_of_work() as session:
-            for key in _keys_for_deletion(enterprise_id, team_id):
-                row = await self._row(session, key, lock=True)
-                if row is None:
-                    continue
-                # Revoking one person's tokens leaves the workspace installed.
-                row.data = {k: v for k, v in row.data.items() if k not in _USER_SECRETS}
-                if user_id is None:
-                    row.bot_token = None
-                    row.revoked_at = row.revoked_at or self.portal.now()
+            # Revoking one person's tokens leaves the workspace installed.
+            await installations.forget_details(session, PLATFORM, where, _USER_SECRETS)
+            if user_id is None:
+                await installations.revoke(session, PLATFORM, where, now=self.portal.now())
 
     async def installed_teams(self) -> list[str]:
         """Workspaces installed now (for operators and tests)."""
         async with self.portal.db.unit_of_work() as session:
-            rows = await session.scalars(
-                select(ChatInstallation.team_id).where(
-                    ChatInstallation.platform == PLATFORM, ChatInstallation.revoked_at.is_(None)
-                ).order_by(ChatInstallation.team_id)
-            )
-            return list(rows)
-
-
-def _keys_for_deletion(enterprise_id: str | None, team_id: str | None) -> list[tuple[str, str]]:
-    # Revocation events name the workspace; an org-wide install is stored without one.
-    keys = [(enterprise_id or NO_ID, team_id or NO_ID)]
-    if enterprise_id and team_id:
-        keys.append((enterprise_id, NO_ID))
-    return keys
+            return await installations.installed_teams(session, PLATFORM)
 
 
 class SqlOAuthStateStore(AsyncOAuthStateStore):
@@ -196,26 +137,13 @@ class SqlOAuthStateStore(AsyncOAuthStateStore):
         return log
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        state = secrets.token_urlsafe(32)
-        now = self.portal.now()
         async with self.portal.db.unit_of_work() as session:
-            # Abandoned installs leave states behind; clear the old ones as new ones come.
-            await session.execute(delete(OAuthState).where(
-                OAuthState.platform == PLATFORM, OAuthState.expires_at < now - timedelta(days=1)))
-            session.add(OAuthState(state=state, platform=PLATFORM, created_at=now,
-                                   expires_at=now + timedelta(seconds=self.expiration_seconds)))
-        return state
+            return await oauth_states.issue(session, PLATFORM, now=self.portal.now(),
+                                            lifetime=timedelta(seconds=self.expiration_seconds))
 
     async def async_consume(self, state: str) -> bool:
         async with self.portal.db.unit_of_work() as session:
-            result = await session.execute(
-                update(OAuthState)
-                .where(OAuthState.state == state, OAuthState.platform == PLATFORM,
-                       OAuthState.consumed.is_(False), OAuthState.expires_at > self.portal.now())
-                .values(consumed=True)
-                .execution_options(synchronize_session=False)
-            )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+            return await oauth_states.consume(session, PLATFORM, state, now=self.portal.now())
 
 
 class DeliveryLog:
@@ -224,12 +152,13 @@ class DeliveryLog:
     Slack redelivers (X-Slack-Retry-Num) when it saw no ack in time. Simply acking every retry
     without running it would lose the request whenever the first delivery never got to its work
     (it never arrived, the process died, the ack was a 5xx). So every delivery, first or retry,
-    claims Slack's id for the request (event_id, or the trigger_id of a command or click) with a
-    unique insert when its work starts, after the ack: whichever comes first runs, the others
-    stop there. The ack itself never waits for the database.
+    claims Slack's id for the request (event_id, or the trigger_id of a command or click) when
+    its work starts, after the ack: whichever comes first runs, the others stop there. The ack
+    itself never waits for the database.
     """
 
     KEEP = timedelta(days=1)  # Slack gives up retrying after minutes
+    PRUNE_EVERY = timedelta(hours=1)
 
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
@@ -237,15 +166,11 @@ class DeliveryLog:
 
     async def first_time(self, delivery_id: str) -> bool:
         now = self.portal.now()
-        try:
-            async with self.portal.db.unit_of_work() as session:
-                session.add(ChatDelivery(platform=PLATFORM, delivery_id=delivery_id[:200],
-                                         received_at=now))
-        except IntegrityError:
-            return False
-        if self._pruned_at is None or now - self._pruned_at > timedelta(hours=1):
+        async with self.portal.db.unit_of_work() as session:
+            if not await deliveries.first_time(session, PLATFORM, delivery_id, now=now):
+                return False
+        if self._pruned_at is None or now - self._pruned_at > self.PRUNE_EVERY:
             self._pruned_at = now
             async with self.portal.db.unit_of_work() as session:
-                await session.execute(delete(ChatDelivery).where(
-                    ChatDelivery.platform == PLATFORM, ChatDelivery.received_at < now - self.KEEP))
+                await deliveries.prune(session, PLATFORM, before=now - self.KEEP)
         return True

@@ -7,7 +7,6 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
@@ -27,8 +26,6 @@ from core.orders.purchases import PurchaseRequest, record_purchase
 
 log = logging.getLogger("shopkeep.http")
 PORTAL: web.AppKey[Portal] = web.AppKey("portal", Portal)
-# Called after a new purchase is stored: background workers (mail, chat roles) act at once.
-AFTER_PURCHASE: web.AppKey[list[Callable[[], None]]] = web.AppKey("after_purchase", list)
 SIGNATURE_HEADER = "X-Shopkeep-Signature"
 
 
@@ -63,7 +60,6 @@ logging.getLogger("aiohttp.server").addFilter(OneLineBadRequests())
 def create_app(portal: Portal) -> web.Application:
     app = web.Application(middlewares=[no_tracebacks], client_max_size=2 * 1024 * 1024)
     app[PORTAL] = portal
-    app[AFTER_PURCHASE] = []
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/d/{token}", download)  # aiohttp answers HEAD on GET routes
     app.router.add_post("/api/purchases", purchases)
@@ -169,9 +165,6 @@ async def purchases(request: web.Request) -> web.Response:
         async with portal.db.unit_of_work() as session:
             result = await record_purchase(session, portal, purchase)
             answer = _order_json(result.order, result.created)
-    if answer["created"]:
-        for wake in request.app[AFTER_PURCHASE]:
-            wake()
     return web.json_response(answer, status=201 if answer["created"] else 200)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing.periods import Period
@@ -20,8 +20,7 @@ async def by_number(session: AsyncSession, customer_id: int, kind: str, number: 
 
 async def in_period(session: AsyncSession, customer_id: int, kind: str, period: Period,
                     limit: int | None = None, offset: int = 0) -> list[Document]:
-    query = (select(Document).where(Document.customer_id == customer_id, Document.kind == kind)
-             .order_by(Document.issued_at.desc(), Document.id.desc()))
+    query = _newest_first(customer_id, kind)
     if period.kind == "last":
         query = query.limit(1)
     else:
@@ -30,6 +29,16 @@ async def in_period(session: AsyncSession, customer_id: int, kind: str, period: 
         if limit is not None:
             query = query.limit(limit).offset(offset)
     return list(await session.scalars(query))
+
+
+async def latest(session: AsyncSession, customer_id: int, kind: str, limit: int) -> list[Document]:
+    """The customer's newest `limit` documents of a kind, newest first."""
+    return list(await session.scalars(_newest_first(customer_id, kind).limit(limit)))
+
+
+def _newest_first(customer_id: int, kind: str) -> Select[tuple[Document]]:
+    return (select(Document).where(Document.customer_id == customer_id, Document.kind == kind)
+            .order_by(Document.issued_at.desc(), Document.id.desc()))
 
 
 async def months_with_documents(session: AsyncSession, customer_id: int, kind: str,

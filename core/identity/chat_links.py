@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import audit
+from core.kernel import events
 from core.models import ChatLink, Customer
 
 
@@ -37,6 +38,11 @@ async def link_chat_account(session: AsyncSession, customer: Customer, *, platfo
     await audit.record(session, customer_id=customer.id, actor=f"{platform}:{account_id}",
                        action="chat_linked", platform=platform,
                        switched_from=previous.email if previous else None)
+    if previous is not None:
+        events.publish(session, events.ChatAccountUnlinked(
+            customer_id=previous.id, platform=platform, account_id=account_id))
+    events.publish(session, events.ChatAccountLinked(
+        customer_id=customer.id, platform=platform, account_id=account_id))
     return LinkResult(link, previous)
 
 
@@ -57,10 +63,16 @@ async def links_of(session: AsyncSession, customer_id: int) -> list[ChatLink]:
 
 
 async def unlink_chat_account(session: AsyncSession, *, platform: str, account_id: str) -> bool:
-    result = await session.execute(
+    customer_ids = await session.scalars(
         delete(ChatLink).where(ChatLink.platform == platform, ChatLink.account_id == account_id)
+        .returning(ChatLink.customer_id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    unlinked = False
+    for customer_id in customer_ids:
+        events.publish(session, events.ChatAccountUnlinked(
+            customer_id=customer_id, platform=platform, account_id=account_id))
+        unlinked = True
+    return unlinked
 
 
 async def unlink_chat_accounts_under(session: AsyncSession, *, platform: str, prefix: str,
@@ -73,6 +85,8 @@ async def unlink_chat_accounts_under(session: AsyncSession, *, platform: str, pr
     for link in links:
         await audit.record(session, customer_id=link.customer_id, actor=actor,
                            action="chat_unlinked", platform=platform, reason=reason)
+        events.publish(session, events.ChatAccountUnlinked(
+            customer_id=link.customer_id, platform=platform, account_id=link.account_id))
         await session.delete(link)
         unlinked += 1
     return unlinked

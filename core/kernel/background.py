@@ -14,6 +14,9 @@ async def poll(work: Callable[[], Awaitable[object]], wakeup: asyncio.Event, *, 
     the interval catches what no wake-up announced (other processes, retries coming due)."""
     task = asyncio.current_task()
     while True:
+        # Cleared before the pass, not after: a wake-up that lands while `work` runs is work
+        # the pass may have missed, so it runs the loop again at once.
+        wakeup.clear()
         try:
             await work()
         except Exception:  # a database hiccup must not end the loop
@@ -22,7 +25,6 @@ async def poll(work: Callable[[], Awaitable[object]], wakeup: asyncio.Event, *, 
             # Asked to stop while `work` ran, and a library (asyncio.wait_for on 3.11, which
             # aiosmtplib uses) swallowed the cancel: stop now, not at some later await.
             raise asyncio.CancelledError
-        wakeup.clear()
         # Not asyncio.wait_for: on 3.11 it swallows a cancel that lands as the event is set,
         # and the loop would never stop.
         with contextlib.suppress(TimeoutError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Select, event, make_url, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -58,11 +59,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def insert_for(session: AsyncSession, model: Any) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that knows the session's database's ON CONFLICT clause (SQLite or PostgreSQL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite.insert(model)
+    return postgresql.insert(model)
+
+
 class Database:
     def __init__(self, url: str, connect_args: dict[str, Any] | None = None) -> None:
         self.url = url
         self.engine = create_engine(url, connect_args)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._after_commit: list[Callable[[AsyncSession], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,8 +80,17 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block succeeds, rolled back on any error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+            for hook in list(self._after_commit):
+                hook(session)
+
+    def after_commit(self, hook: Callable[[AsyncSession], None]) -> Callable[[], None]:
+        """Call `hook` with the session after each unit of work commits (a worker's wake-up);
+        returns the function that removes it again."""
+        self._after_commit.append(hook)
+        return lambda: self._after_commit.remove(hook)
 
     async def claim(self, model: Any, due: Select[Any], **values: Any) -> list[Any]:
         """Take the rows `due` selects (by id) and set `values` on them, in one atomic UPDATE.

@@ -5,6 +5,7 @@ from core.models.base import Base, utcnow
 from core.models.billing import Document, DocumentCounter
 from core.models.catalog import Deliverable, Plan, Product
 from core.models.chat_installations import ChatDelivery, ChatInstallation, OAuthState
+from core.models.events import DomainEvent
 from core.models.identity import ChatLink, CodeChallenge, Customer
 from core.models.licenses import License
 from core.models.mail import InboundMail, OutboundMail
@@ -22,6 +23,7 @@ __all__ = [
     "Deliverable",
     "Document",
     "DocumentCounter",
+    "DomainEvent",
     "Download",
     "Entitlement",
     "InboundMail",

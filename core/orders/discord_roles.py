@@ -32,3 +32,10 @@ async def linked_discord_users(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(select(ChatLink.account_id, ChatLink.customer_id)
                                  .where(ChatLink.platform == "discord"))
     return {int(account): customer for account, customer in rows}
+
+
+async def discord_users_of(session: AsyncSession, customer_id: int) -> set[int]:
+    """The Discord user ids linked to one customer."""
+    rows = await session.scalars(select(ChatLink.account_id).where(
+        ChatLink.platform == "discord", ChatLink.customer_id == customer_id))
+    return {int(account) for account in rows}

@@ -15,6 +15,7 @@ from core.accounts import audit
 from core.billing.issuing import issue_for_order
 from core.catalog.plans import period_end
 from core.identity.customers import get_or_create, normalize_email
+from core.kernel import events
 from core.kernel.errors import Conflict, InvalidInput
 from core.kernel.portal import Portal
 from core.licenses.keys import new_key
@@ -145,6 +146,8 @@ async def record_purchase(session: AsyncSession, portal: Portal, request: Purcha
                        order=order.number, external_id=request.external_id)
     await notifications.queue_invite(session, portal, customer, order,
                                      [product.name for _, product, _ in resolved])
+    events.publish(session, events.PurchaseRecorded(customer_id=customer.id, order_id=order.id))
+    events.publish(session, events.AccessChanged(customer_id=customer.id))
     return PurchaseResult(order, created=True, new_customer=new_customer)
 
 

@@ -15,7 +15,8 @@ from core.models import Customer
 from core.models.billing import INVOICE, RECEIPT
 from handlers.context import Context
 from handlers.registry import Arguments, command
-from handlers.reply import Attachment, Choice, Reply, Table
+from handlers.reply import Attachment, Choice, Reply
+from handlers.tables import documents_table
 
 PAGE_SIZE = 10
 MAX_ATTACHMENTS = 5
@@ -64,11 +65,8 @@ async def invoices(ctx: Context, args: ListArguments) -> Reply:
     if not found:
         return await _nothing_in(ctx, customer, INVOICE, period)
     more = len(found) > PAGE_SIZE
-    rows = [[doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
-             formatting.money(doc.total, doc.currency, customer.locale), doc.status]
-            for doc in found[:PAGE_SIZE]]
     title = "Your invoices" + ("" if period.kind == "all" else f": {period.label}")
-    reply = Reply(title=title, tables=[Table(["Invoice", "Date", "Total", "Status"], rows)])
+    reply = Reply(title=title, tables=[documents_table(found[:PAGE_SIZE], customer)])
     reply.paragraphs.append("Send `invoice <number>` for the PDF, or `receipt <number>` for its receipt.")
     if more:
         reply.choices.append(Choice("Older invoices", f"invoices {text} page {page + 1}".replace("  ", " ")))
@@ -94,9 +92,7 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
     for document in found[:MAX_ATTACHMENTS]:
         pdf = await pdf_for(ctx.session, ctx.portal.settings, document)
         reply.attachments.append(Attachment(filename(document), "application/pdf", pdf))
-    reply.tables.append(Table([singular.capitalize(), "Date", "Total"], [
-        [doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
-         formatting.money(doc.total, doc.currency, customer.locale)] for doc in found]))
+    reply.tables.append(documents_table(found, customer, heading=singular.capitalize()))
     if len(found) > MAX_ATTACHMENTS:
         reply.paragraphs.append(f"{len(found)} {plural} match; the newest {MAX_ATTACHMENTS} are attached. "
                                 f"Ask for the others by number, e.g. `{singular} {found[-1].number}`.")

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from core.kernel import formatting
-from core.licenses.keys import masked
 from core.licenses.queries import licenses_for
-from core.models import Customer, License, Order
-from core.models.orders import ACTIVE
+from core.models import Customer, Order
 from core.orders import downloads, ownership
 from handlers.context import Context
 from handlers.registry import Arguments, command
 from handlers.reply import Choice, Link, Reply, Table
 from handlers.reply import Field as ReplyField
+from handlers.tables import licenses_table, product_status, products_table
 
 ProductRef = Field(description="the product's number from `orders`, or its name",
                    json_schema_extra={"suggest": "products"}, min_length=1, max_length=200)
@@ -52,12 +51,7 @@ async def orders(ctx: Context, args: OrdersArguments) -> Reply:
     first_page = args.page == 1
     reply = Reply(title="Your orders" if first_page else f"Your orders, page {args.page}")
     if first_page:
-        reply.tables.append(Table(
-            ["#", "Product", "Status", "Since"],
-            [[str(p.number), p.product.name, _status(p), formatting.date(
-                p.since, customer.locale, customer.timezone)] for p in owned],
-            title="Your products",
-        ))
+        reply.tables.append(products_table(owned, customer))
         reply.choices.extend(Choice(f"{p.number}. {p.product.name}", f"product {p.number}")
                              for p in owned[:5])
     _order_table(reply, customer, placed)
@@ -83,17 +77,6 @@ def _order_table(reply: Reply, customer: Customer, placed: list[Order]) -> None:
                               title="Orders"))
 
 
-def _status(owned: ownership.OwnedProduct) -> str:
-    if not owned.active:
-        return "ended"
-    subscription = owned.subscription
-    if subscription is None:
-        return "owned"
-    if subscription.cancel_at_period_end:
-        return f"{subscription.plan.name}, ends {subscription.current_period_end:%Y-%m-%d}"
-    return f"{subscription.plan.name}, {subscription.status}"
-
-
 class ProductArguments(Arguments):
     product: str = ProductRef
 
@@ -101,11 +84,12 @@ class ProductArguments(Arguments):
 @command("product", summary="A product's downloads, private links and license keys",
          aliases=("show", "downloads"), examples=("product 1", "product ebook"), reads_only=True)
 async def product(ctx: Context, args: ProductArguments) -> Reply:
-    owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)
+    customer = await ctx.customer()
+    owned = await ownership.find_owned_product(ctx.session, customer.id, args.product)
     reply = Reply(title=owned.product.name)
     if owned.product.description:
         reply.paragraphs.append(owned.product.description)
-    reply.fields.append(ReplyField("Status", _status(owned)))
+    reply.fields.append(ReplyField("Status", product_status(owned, customer)))
     if not owned.active:
         reply.paragraphs.append("Your access to this product has ended.")
         return reply
@@ -127,19 +111,12 @@ async def product(ctx: Context, args: ProductArguments) -> Reply:
                                            "in Discord", inline=False))
     licenses = await licenses_for(ctx.session, ctx.customer_id, owned.product.id)
     if licenses:
-        reply.tables.append(_license_table(licenses, reveal=False))
+        reply.tables.append(licenses_table(licenses))
         reply.choices.append(Choice("Reveal license keys", f"reveal {owned.number}"))
     if reply.links:
         minutes = ctx.portal.settings.download_link_ttl // 60
         reply.paragraphs.append(f"Download links work for {minutes} minutes and only for you.")
     return reply
-
-
-def _license_table(licenses: list[License], *, reveal: bool) -> Table:
-    return Table(["License key", "Seats", "Status"], [
-        [lic.key if reveal else masked(lic.key), str(lic.seat_limit),
-         "active" if lic.status == ACTIVE else lic.status] for lic in licenses
-    ], title="License keys")
 
 
 @command("reveal", summary="Show a product's full license keys", aliases=("keys",), reads_only=True,
@@ -150,5 +127,5 @@ async def reveal(ctx: Context, args: ProductArguments) -> Reply:
     if not licenses:
         return Reply.error(f"{owned.product.name} has no license keys.")
     return Reply(title=f"{owned.product.name}: license keys",
-                 tables=[_license_table(licenses, reveal=True)],
+                 tables=[licenses_table(licenses, reveal=True)],
                  paragraphs=["Keep your keys private; anyone with a key can use its seats."])

@@ -1,25 +1,20 @@
 """overview: everything at a glance (products, subscriptions, license seats, latest invoices).
 
-Chat front doors show it where a customer lands first (Slack's App Home); anywhere else it is a
-command like any other. Signed-out callers get the way in instead.
+Chat front doors show it where a customer lands first (Slack's App Home builds it with `build`);
+anywhere else it is a command like any other. Signed-out callers get the way in instead.
 """
 
 from __future__ import annotations
 
-import logging
-
-from core.kernel import formatting
-from core.kernel.errors import PortalError
-from core.licenses.keys import masked
+from core.billing import queries
 from core.licenses.queries import licenses_for
-from core.models import Customer
-from core.models.orders import ACTIVE
+from core.models import License
+from core.models.billing import INVOICE
 from core.orders import ownership
 from handlers.context import Context
-from handlers.registry import REGISTRY, Access, NoArguments, command
-from handlers.reply import Choice, Reply, Table
-
-log = logging.getLogger("shopkeep.overview")
+from handlers.registry import Access, NoArguments, command
+from handlers.reply import Choice, Reply
+from handlers.tables import documents_table, licenses_table, products_table, subscriptions_table
 
 LATEST_INVOICES = 3
 PRODUCT_BUTTONS = 3
@@ -29,6 +24,11 @@ PRODUCT_BUTTONS = 3
          aliases=("home", "dashboard", "summary"), access=Access.ANYONE, examples=("overview",),
          reads_only=True)
 async def overview(ctx: Context, args: NoArguments) -> Reply:
+    return await build(ctx)
+
+
+async def build(ctx: Context) -> Reply:
+    """The overview for whoever calls, signed in or not."""
     store = ctx.portal.settings.store_name
     if ctx.caller.customer_id is None:
         return Reply(
@@ -46,71 +46,25 @@ async def overview(ctx: Context, args: NoArguments) -> Reply:
     if not owned:
         reply.paragraphs.append("You don't own anything yet.")
     else:
-        reply.tables.append(Table(["#", "Product", "Status"], [
-            [str(p.number), p.product.name, "active" if p.active else "ended"] for p in owned
-        ], title="Products"))
-    subscriptions = _subscriptions(owned, customer)
+        reply.tables.append(products_table(owned, customer))
+    subscriptions = subscriptions_table(owned, customer)
     if subscriptions.rows:
         reply.tables.append(subscriptions)
-    seats = await _license_seats(ctx, owned)
-    if seats.rows:
-        reply.tables.append(seats)
-    invoices = await _latest_invoices(ctx)
-    if invoices is not None:
-        reply.tables.append(invoices)
+    licenses: list[License] = []
+    for item in owned:
+        if item.product.license_seats:
+            licenses += await licenses_for(ctx.session, customer.id, item.product.id)
+    if licenses:
+        reply.tables.append(licenses_table(
+            licenses, product_names={item.product.id: item.product.name for item in owned},
+            title="License seats"))
+    invoices = await queries.latest(ctx.session, customer.id, INVOICE, LATEST_INVOICES)
+    if invoices:
+        reply.tables.append(documents_table(invoices, customer, title="Latest invoices"))
     reply.choices.append(Choice("Orders", "orders"))
-    if invoices is not None:
+    if invoices:
         reply.choices.append(Choice("Invoices", "invoices"))
     reply.choices += [Choice(p.product.name, f"product {p.number}") for p in owned if p.active
                       ][:PRODUCT_BUTTONS]
     reply.choices.append(Choice("Help", "help"))
     return reply
-
-
-def _subscriptions(owned: list[ownership.OwnedProduct], customer: Customer) -> Table:
-    rows = []
-    for item in owned:
-        subscription = item.subscription
-        if subscription is None:
-            continue
-        end = formatting.date(subscription.current_period_end, customer.locale, customer.timezone)
-        if subscription.status != ACTIVE:
-            state = subscription.status
-        elif subscription.cancel_at_period_end:
-            state = f"ends {end}"
-        else:
-            state = f"renews {end}"
-        rows.append([item.product.name, subscription.plan.name, state])
-    return Table(["Product", "Plan", "Status"], rows, title="Subscriptions")
-
-
-async def _license_seats(ctx: Context, owned: list[ownership.OwnedProduct]) -> Table:
-    rows = []
-    for item in owned:
-        if not item.product.license_seats:
-            continue
-        for lic in await licenses_for(ctx.session, ctx.customer_id, item.product.id):
-            rows.append([item.product.name, masked(lic.key), str(lic.seat_limit), lic.status])
-    return Table(["Product", "License", "Seats", "Status"], rows, title="License seats")
-
-
-async def _latest_invoices(ctx: Context) -> Table | None:
-    """The newest few rows of `invoices`, when this store has billing documents at all."""
-    invoices = REGISTRY.get("invoices")
-    if invoices is None or not invoices.offered_on(ctx.caller.platform):
-        return None
-    try:
-        listing = await invoices.run(
-            Context(ctx.portal, ctx.session, ctx.caller, invoices, "invoices"),
-            invoices.parse_arguments(""),
-        )
-    except PortalError:
-        return None
-    except Exception:
-        # The overview still shows the rest; the invoices command reports its own failures.
-        log.exception("overview: listing invoices failed")
-        return None
-    if not listing.ok or not listing.tables:
-        return None
-    table = listing.tables[0]
-    return Table(table.columns, table.rows[:LATEST_INVOICES], title="Latest invoices")

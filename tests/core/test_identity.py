@@ -9,12 +9,13 @@ from sqlalchemy import event, select
 
 from core.identity import chat_links
 from core.identity.customers import by_email
+from core.kernel.events import ChatAccountLinked, ChatAccountUnlinked
 from core.kernel.portal import Portal
 from core.models import ChatLink, CodeChallenge
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from tests.conftest import Clock
-from tests.helpers import sent_mail, text_of
+from tests.helpers import published, sent_mail, text_of
 
 
 def stranger(name: str = "u1", platform: str = "console") -> Caller:
@@ -204,3 +205,26 @@ async def test_unlinking_a_workspace_leaves_lookalike_ids_linked(demo_portal: Po
         left = {link.account_id for link in await session.scalars(select(ChatLink))}
     assert unlinked == 2
     assert left == {"T_10:U4", "TX1:U3"}
+
+
+async def test_linking_and_unlinking_are_announced(demo_portal: Portal) -> None:
+    async with demo_portal.db.unit_of_work() as session:
+        alice, bob = await by_email(session, "alice@example.com"), await by_email(session, "bob@example.com")
+        assert alice is not None and bob is not None
+        await chat_links.link_chat_account(session, alice, platform="discord", account_id="42")
+        await chat_links.link_chat_account(session, bob, platform="discord", account_id="42")
+        await chat_links.link_chat_account(session, bob, platform="slack", account_id="T1:U1")
+    async with demo_portal.db.unit_of_work() as session:
+        assert await chat_links.unlink_chat_account(session, platform="discord", account_id="42")
+        assert not await chat_links.unlink_chat_account(session, platform="discord", account_id="42")
+        await chat_links.unlink_chat_accounts_under(session, platform="slack", prefix="T1:",
+                                                    actor="slack:T1", reason="removed")
+    chat = [e for e in await published(demo_portal) if isinstance(e, ChatAccountLinked | ChatAccountUnlinked)]
+    assert chat == [
+        ChatAccountLinked(customer_id=alice.id, platform="discord", account_id="42"),
+        ChatAccountUnlinked(customer_id=alice.id, platform="discord", account_id="42"),
+        ChatAccountLinked(customer_id=bob.id, platform="discord", account_id="42"),
+        ChatAccountLinked(customer_id=bob.id, platform="slack", account_id="T1:U1"),
+        ChatAccountUnlinked(customer_id=bob.id, platform="discord", account_id="42"),
+        ChatAccountUnlinked(customer_id=bob.id, platform="slack", account_id="T1:U1"),
+    ], "moving an account to another customer unlinks it from the first"

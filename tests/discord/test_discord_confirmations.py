@@ -7,7 +7,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import discord
 import pytest
 from pydantic import Field
 from sqlalchemy import func, select
@@ -20,8 +19,8 @@ from handlers.context import Context
 from handlers.registry import Arguments, command
 from handlers.reply import Reply
 from tests.conftest import Clock
-from tests.discord.test_discord_door import Bot, sign_in, text_of
-from tests.fakes.discord_api import DEFAULT_GUILD_ID, FakeDiscord
+from tests.discord.test_discord_door import Bot, connected, sign_in, text_of
+from tests.fakes.discord_api import DEFAULT_GUILD_ID
 from tests.fakes.discord_gateway import DEFAULT_USER_ID, component_payload, deliver_interaction, running
 from tests.helpers import throwaway_commands
 
@@ -53,15 +52,8 @@ async def stamps(portal: Portal) -> int:
 
 @pytest.fixture
 async def bot(demo_portal: Portal, stamp_command: None) -> AsyncIterator[Bot]:
-    async with FakeDiscord(deadline=1.0) as fake:
-        fake.add_member(DEFAULT_USER_ID, "ann")
-        settings = demo_portal.settings.model_copy(update={
-            "discord_token": fake.token, "discord_guild_id": DEFAULT_GUILD_ID, "discord_api_url": fake.api_url})
-        portal = Portal(settings=settings, db=demo_portal.db, clock=demo_portal.clock)
-        door = DiscordDoor(portal)
-        async with running(door.client, fake):
-            await door.tree.sync(guild=discord.Object(DEFAULT_GUILD_ID))
-            yield Bot(fake, door, portal)
+    async with connected(demo_portal) as bot:
+        yield bot
 
 
 async def click(bot: Bot, message: dict[str, Any], label: str, user_id: int = DEFAULT_USER_ID) -> dict[str, Any]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import discord
 import pytest
 
+from bot.bootstrap import event_worker
 from bot.discord.door import DiscordDoor
 from core.kernel.portal import Portal
 from handlers.registry import REGISTRY
@@ -22,7 +25,7 @@ from tests.fakes.discord_gateway import (
     running,
     slash_payload,
 )
-from tests.helpers import sent_mail
+from tests.helpers import eventually, sent_mail
 
 MEMBERS_ROLE = 1400000000000000101
 FOUNDERS_CHANNEL = 1400000000000000102
@@ -42,6 +45,11 @@ class Bot:
         self.last_id = delivery.id
         return self.answer(delivery.id)
 
+    def path(self, command: str) -> str:
+        """How a customer types `command` under /shop in the synced schema, group and all."""
+        [path] = [p for p in synced_paths(self.fake) if p.split()[-1] == command]
+        return path
+
     def answer(self, interaction_id: int) -> dict[str, Any]:
         """The message the user sees: the immediate response, or the followup after a defer."""
         [callback] = self.fake.interaction_responses(interaction_id)
@@ -57,8 +65,21 @@ def text_of(message: dict[str, Any]) -> str:
         f"{f['name']}: {f['value']}" for f in e.get("fields", [])) for e in message.get("embeds", []))
 
 
-@pytest.fixture
-async def bot(demo_portal: Portal) -> AsyncIterator[Bot]:
+def synced_paths(fake: FakeDiscord) -> list[str]:
+    """Every subcommand of the synced /shop as a customer types it: "orders", "purchases orders"."""
+    [shop] = fake.commands(guild_id=DEFAULT_GUILD_ID)
+    paths = []
+    for option in shop["options"]:
+        if option["type"] == 1:
+            paths.append(option["name"])
+        elif option["type"] == 2:
+            paths += [f"{option['name']} {sub['name']}" for sub in option["options"] if sub["type"] == 1]
+    return paths
+
+
+@asynccontextmanager
+async def connected(demo_portal: Portal) -> AsyncIterator[Bot]:
+    """The door over the registry as it is now, logged in to the fake and synced to its server."""
     async with FakeDiscord(deadline=1.0) as fake:
         fake.add_role(MEMBERS_ROLE, "Maker Pro", position=5)
         fake.add_member(DEFAULT_USER_ID, "ann")
@@ -69,15 +90,27 @@ async def bot(demo_portal: Portal) -> AsyncIterator[Bot]:
         door = DiscordDoor(portal)
         async with running(door.client, fake):
             await door.tree.sync(guild=discord.Object(DEFAULT_GUILD_ID))
-            yield Bot(fake, door, portal)
+            # Roles follow domain events, as in `serve`.
+            events = asyncio.create_task(event_worker(portal, discord=door).run(interval=0.2))
+            try:
+                yield Bot(fake, door, portal)
+            finally:
+                events.cancel()
+                await asyncio.gather(events, return_exceptions=True)
+
+
+@pytest.fixture
+async def bot(demo_portal: Portal) -> AsyncIterator[Bot]:
+    async with connected(demo_portal) as bot:
+        yield bot
 
 
 async def sign_in(bot: Bot, email: str = "alice@example.com", user_id: int = DEFAULT_USER_ID) -> dict[str, Any]:
-    await bot.slash("login", user_id=user_id, email=email)
+    await bot.slash(bot.path("login"), user_id=user_id, email=email)
     subject = str((await sent_mail(bot.portal, to=email, kind="code"))[-1]["Subject"])
     code = re.search(r"\d{6}", subject)
     assert code
-    return await bot.slash("verify", user_id=user_id, code=code.group())
+    return await bot.slash(bot.path("verify"), user_id=user_id, code=code.group())
 
 
 async def test_sync_has_every_command_with_typed_options(bot: Bot) -> None:
@@ -99,11 +132,13 @@ async def test_not_linked_gets_the_login_hint(bot: Bot) -> None:
 async def test_login_verify_orders_and_roles(bot: Bot) -> None:
     welcome = await sign_in(bot)
     assert "Signed in as alice@example.com" in text_of(welcome)
-    assert MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID), "the Maker Pro role is granted"
+    await eventually(lambda: MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID),
+                     "signing in grants the Maker Pro role")
     orders = await bot.slash("orders")
     assert orders["flags"] & EPHEMERAL and "Pixel Studio Pro" in text_of(orders)
     await bot.slash("logout")
-    assert MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID), "unlinking removes it"
+    await eventually(lambda: MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID),
+                     "unlinking removes it")
 
 
 async def test_invoice_pdf_is_a_file_on_the_deferred_followup(bot: Bot) -> None:
@@ -163,6 +198,7 @@ async def test_permission_report_names_the_fix(bot: Bot) -> None:
 
 async def test_reconcile_repairs_a_member_who_left_and_came_back(bot: Bot) -> None:
     await sign_in(bot)
+    await eventually(lambda: MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID), "the role is granted")
     bot.fake.remove_member(DEFAULT_USER_ID)
     bot.fake.add_member(DEFAULT_USER_ID, "ann")
     assert MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID)
@@ -174,3 +210,11 @@ async def test_a_second_discord_account_on_the_same_email_is_pointed_out(bot: Bo
     await sign_in(bot)
     second = await sign_in(bot, user_id=DEFAULT_USER_ID + 7)
     assert "also linked to another discord account (ann)" in text_of(second)
+
+
+async def test_signing_in_as_another_customer_takes_the_first_ones_roles_away(bot: Bot) -> None:
+    await sign_in(bot)
+    await eventually(lambda: MEMBERS_ROLE in bot.fake.member_roles(DEFAULT_USER_ID), "alice's role is granted")
+    await sign_in(bot, "bob@example.com")
+    await eventually(lambda: MEMBERS_ROLE not in bot.fake.member_roles(DEFAULT_USER_ID),
+                     "bob owns no membership, so the account loses alice's role")

@@ -1451,15 +1451,31 @@ def _check_name_and_description(item: Mapping[str, Any], errors: dict[str, Any],
         )
 
 
-def _check_options(options: list[dict[str, Any]], errors: dict[str, Any], at: tuple[str, ...]) -> None:
+_NESTING = {None: (1, 2), 2: (1,), 1: ()}  # what a command, a group, a subcommand may hold
+
+
+def _check_options(
+    options: list[dict[str, Any]], errors: dict[str, Any], at: tuple[str, ...], parent: int | None = None
+) -> None:
+    """``parent`` is the type of the option holding these (None: the command itself)."""
     if len(options) > 25:
         _put_error(errors, (*at, "options"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    names = [option.get("name") for option in options]
+    nested = [option.get("type") in (1, 2) for option in options]
     seen_optional = False
     for index, option in enumerate(options):
         where = (*at, "options", str(index))
         _check_name_and_description(option, errors, where)
-        if option.get("type") in (1, 2):  # subcommand, subcommand group
-            _check_options(option.get("options") or [], errors, where)
+        if names.index(option.get("name")) != index:
+            _put_error(errors, (*where, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                       "Option names must be unique")
+        kind = option.get("type")
+        if (kind in (1, 2) and kind not in _NESTING[parent]) or (any(nested) and not all(nested)) or (
+                parent == 2 and kind != 1):
+            _put_error(errors, (*where, "type"), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                       "Sub-command and sub-command group option types are mutually exclusive to all other types")
+        if kind in (1, 2):  # subcommand, subcommand group
+            _check_options(option.get("options") or [], errors, where, parent=kind)
             continue
         if option.get("required") and seen_optional:
             _put_error(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from core.kernel.portal import Portal
+from core.models import Customer, Subscription
 from handlers.dispatcher import Dispatcher
 from tests.helpers import caller_for
 
@@ -51,3 +54,26 @@ async def test_product_by_number_and_name_gives_signed_links_and_masked_keys(dem
     full = revealed.tables[0].rows[0][0]
     assert "•" not in full and full[:5] == key[:5] and full[-5:] == key[-5:]
     assert any("/d/" in link.url for link in by_number.links)
+
+
+async def test_a_subscription_reads_the_same_in_orders_product_and_overview(demo_portal: Portal) -> None:
+    alice = await caller_for(demo_portal, "alice@example.com")
+    async with demo_portal.db.unit_of_work() as session:
+        [membership] = await session.scalars(select(Subscription).where(
+            Subscription.customer_id == alice.customer_id))
+        membership.cancel_at_period_end = True
+        customer = await session.get(Customer, alice.customer_id)
+        assert customer is not None
+        customer.locale, customer.timezone = "de_DE", "Europe/Berlin"
+    dispatcher = Dispatcher(demo_portal)
+
+    orders = await dispatcher.handle_line(alice, "orders")
+    product = await dispatcher.handle_line(alice, "product 1")
+    overview = await dispatcher.handle_line(alice, "overview")
+
+    said = "Pro monthly, ends 13.04.2026"
+    assert orders.tables[0].rows[0][1:3] == ["Maker Pro Membership", said]
+    assert [f.value for f in product.fields if f.name == "Status"] == [said]
+    assert overview.tables[0].rows[0][1:3] == ["Maker Pro Membership", said]
+    [subscriptions] = [t for t in overview.tables if t.title == "Subscriptions"]
+    assert subscriptions.rows == [["Maker Pro Membership", "Pro monthly", "ends 13.04.2026"]]

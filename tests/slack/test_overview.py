@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-from core.identity.customers import by_email
+from core.identity.customers import by_email, get_or_create
 from core.kernel.portal import Portal
+from handlers.commands import overview
 from handlers.context import Caller, Context
 from handlers.dispatcher import Dispatcher
-from handlers.registry import REGISTRY, Command, NoArguments
 from handlers.reply import Reply, Table
 
 
@@ -59,16 +57,7 @@ async def test_signed_out_overview_explains_the_way_in(demo_portal: Portal) -> N
     assert "`login you@example.com`" in reply.paragraphs[0]
 
 
-async def test_overview_lists_the_latest_invoices_when_the_store_has_them(
-    demo_portal: Portal, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def invoices(ctx: Context, args: NoArguments) -> Reply:
-        rows = [[f"INV-2026-{n:04d}", "paid"] for n in range(5, 0, -1)]
-        return Reply(tables=[Table(["Number", "Status"], rows)])
-
-    if REGISTRY.get("invoices") is None:
-        monkeypatch.setitem(REGISTRY._commands, "invoices", Command(
-            name="invoices", summary="Your invoices", run=invoices, arguments=NoArguments))
+async def test_overview_lists_the_latest_invoices_when_the_store_has_them(demo_portal: Portal) -> None:
     alice = await console_caller(demo_portal, "alice@example.com")
 
     reply = await Dispatcher(demo_portal).handle_line(alice, "overview")
@@ -76,3 +65,36 @@ async def test_overview_lists_the_latest_invoices_when_the_store_has_them(
     latest = table(reply, "Latest invoices")
     assert len(latest.rows) <= 3 and latest.rows
     assert "invoices" in [c.command for c in reply.choices]
+    listed = await Dispatcher(demo_portal).handle_line(alice, "invoices")
+    assert latest.rows == listed.tables[0].rows[:3], "the newest, as `invoices` shows them"
+
+
+async def test_a_customer_without_invoices_gets_no_invoice_table_or_button(portal: Portal) -> None:
+    async with portal.db.unit_of_work() as session:
+        await get_or_create(session, "new@example.com")
+    caller = await console_caller(portal, "new@example.com")
+
+    reply = await Dispatcher(portal).handle_line(caller, "overview")
+
+    assert reply.ok and "You don't own anything yet." in reply.paragraphs
+    assert reply.tables == []
+    assert [c.command for c in reply.choices] == ["orders", "help"]
+
+
+async def test_the_view_builds_the_overview_without_naming_a_command(demo_portal: Portal) -> None:
+    alice = await console_caller(demo_portal, "alice@example.com")
+    dispatcher = Dispatcher(demo_portal)
+
+    viewed = await dispatcher.view(alice, overview.build)
+
+    assert viewed == await dispatcher.handle_line(alice, "overview")
+
+
+async def test_a_view_that_fails_answers_without_a_traceback(demo_portal: Portal) -> None:
+    async def broken(ctx: Context) -> Reply:
+        raise RuntimeError("the database went away")
+
+    reply = await Dispatcher(demo_portal).view(await console_caller(demo_portal, None), broken)
+
+    assert not reply.ok and "Something went wrong on our side" in reply.plain_text()
+    assert "database" not in reply.plain_text()

@@ -14,21 +14,18 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 
-from bot.web import AFTER_PURCHASE, create_app
+from bot.web import create_app
+from core.kernel.events import AccessChanged, PurchaseRecorded
 from core.kernel.portal import Portal
 from core.models import Customer, Download, Entitlement, License, Order, OutboundMail
 from handlers.dispatcher import Dispatcher
 from tests.conftest import WEBHOOK_SECRET, Clock
-from tests.helpers import caller_for, sent_mail, text_of
-
-WOKEN: list[str] = []
+from tests.helpers import caller_for, published, sent_mail, text_of
 
 
 @pytest.fixture
 async def client(demo_portal: Portal) -> AsyncIterator[TestClient[Any, Any]]:
     app = create_app(demo_portal)
-    WOKEN.clear()
-    app[AFTER_PURCHASE].append(lambda: WOKEN.append("purchase"))
     async with TestClient(TestServer(app)) as client:
         yield client
 
@@ -52,9 +49,11 @@ async def test_purchase_gives_access_at_once(client: TestClient[Any, Any], demo_
 
     replay = await client.post("/api/purchases", data=raw, headers=headers)
     assert replay.status == 200 and (await replay.json())["order"] == order["order"]
-    assert WOKEN == ["purchase"], "workers are woken for the new purchase only"
-
     carol = await caller_for(demo_portal, "carol@example.com")
+    announced = [e for e in await published(demo_portal) if isinstance(e, PurchaseRecorded | AccessChanged)
+                 and e.customer_id == carol.customer_id]
+    assert [type(e) for e in announced] == [PurchaseRecorded, AccessChanged], \
+        "the new purchase is announced, its replay is not"
     async with demo_portal.db.unit_of_work() as session:
         licenses = list(await session.scalars(select(License).where(License.customer_id == carol.customer_id)))
     assert [lic.seat_limit for lic in licenses] == [6]
@@ -88,6 +87,10 @@ async def test_the_same_purchase_arriving_at_once_makes_one_order(client: TestCl
                                      for _ in range(4)])
     assert sorted(a.status for a in answers) == [200, 200, 200, 201]
     assert len({(await a.json())["order"] for a in answers}) == 1
+    customer_id = (await answers[0].json())["customer_id"]
+    purchases = [e for e in await published(demo_portal)
+                 if isinstance(e, PurchaseRecorded) and e.customer_id == customer_id]
+    assert len(purchases) == 1, "the attempts that lost the race announced nothing"
 
 
 async def test_two_purchases_of_a_new_customer_at_once_both_succeed(client: TestClient[Any, Any],

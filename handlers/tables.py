@@ -1,0 +1,64 @@
+"""The tables several commands show, built once so a product, subscription, license or invoice
+reads the same wherever it appears."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from core.kernel import formatting
+from core.licenses.keys import masked
+from core.models import Customer, Document, License
+from core.orders.ownership import OwnedProduct
+from core.subscriptions.state import state_of
+from handlers.reply import Table
+
+
+def product_status(owned: OwnedProduct, customer: Customer) -> str:
+    """"ended", "owned", or the plan and what its subscription does next."""
+    if not owned.active:
+        return "ended"
+    if owned.subscription is None:
+        return "owned"
+    state = state_of(owned.subscription, locale=customer.locale, tz=customer.timezone)
+    return f"{owned.subscription.plan.name}, {state.text}"
+
+
+def products_table(owned: Sequence[OwnedProduct], customer: Customer) -> Table:
+    return Table(["#", "Product", "Status", "Since"], [
+        [str(item.number), item.product.name, product_status(item, customer),
+         formatting.date(item.since, customer.locale, customer.timezone)] for item in owned
+    ], title="Products")
+
+
+def subscriptions_table(owned: Sequence[OwnedProduct], customer: Customer) -> Table:
+    """The owned products that come with a subscription (no rows when none does)."""
+    return Table(["Product", "Plan", "Status"], [
+        [item.product.name, item.subscription.plan.name,
+         state_of(item.subscription, locale=customer.locale, tz=customer.timezone).text]
+        for item in owned if item.subscription is not None
+    ], title="Subscriptions")
+
+
+def licenses_table(licenses: Sequence[License], *, reveal: bool = False,
+                   product_names: Mapping[int, str] | None = None,
+                   title: str = "License keys") -> Table:
+    """Keys masked unless `reveal`; with `product_names` (product id -> name) a first column says
+    whose key each one is."""
+    columns = ["License key", "Seats", "Status"]
+    rows = [[lic.key if reveal else masked(lic.key), str(lic.seat_limit), lic.status]
+            for lic in licenses]
+    if product_names is not None:
+        columns.insert(0, "Product")
+        for lic, row in zip(licenses, rows, strict=True):
+            row.insert(0, product_names[lic.product_id])
+    return Table(columns, rows, title=title)
+
+
+def documents_table(documents: Sequence[Document], customer: Customer, *,
+                    heading: str = "Invoice", title: str | None = None) -> Table:
+    """Billing documents, one a row: number (under `heading`), date, total, status."""
+    return Table([heading, "Date", "Total", "Status"], [
+        [doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
+         formatting.money(doc.total, doc.currency, customer.locale), doc.status]
+        for doc in documents
+    ], title=title)
