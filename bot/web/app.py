@@ -92,8 +92,9 @@ async def download(request: web.Request) -> web.StreamResponse:
                     "The link is incomplete or was changed. Copy the whole link from the portal.")
     except NotFound as exc:
         return page(404, "Not available", exc.message)
+    # No Content-Type here: aiohttp labels the file itself, and then only when it sends it
+    # (a 416 for a range past the end is not a PDF).
     return web.FileResponse(file.path, headers={
-        hdrs.CONTENT_TYPE: file.content_type,
         hdrs.CONTENT_DISPOSITION: attachment_disposition(file.filename),
         hdrs.CACHE_CONTROL: "private, no-store",
     })

@@ -171,10 +171,12 @@ async def test_download_get_head_and_range(client: TestClient[Any, Any], demo_po
     part = await client.get(path, headers={"Range": "bytes=100-199"})
     assert part.status == 206 and await part.read() == body[100:200]
     assert part.headers["Content-Range"] == f"bytes 100-199/{len(body)}"
+    beyond = await client.get(path, headers={"Range": f"bytes={len(body) + 10}-"})
+    assert beyond.status == 416 and not beyond.headers.get("Content-Type", "").startswith("application/pdf")
     tail = await client.get(path, headers={"Range": "bytes=-10"})
     assert tail.status == 206 and await tail.read() == body[-10:]
     async with demo_portal.db.unit_of_work() as session:
-        assert await session.scalar(select(func.count()).select_from(Download)) == 3  # GETs, not HEAD
+        assert await session.scalar(select(func.count()).select_from(Download)) == 4  # GETs, not HEAD
 
 
 async def test_expired_tampered_and_revoked_links(client: TestClient[Any, Any], demo_portal: Portal,
