@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -222,6 +223,8 @@ def run(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # aiosmtpd logs every SMTP command and every closed connection at INFO.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:
@@ -240,6 +243,10 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Piped into `head` and the reader left: stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"shopkeep: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import signal
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from aiohttp import web
 
@@ -16,7 +18,7 @@ from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
 from bot.slack import mount as mount_slack
 from bot.web import create_app
-from config.settings import Settings, split_listen
+from config.settings import Settings, SettingsError, split_listen
 from core import demo
 from core.billing.render import RENDERER
 from core.catalog.spec import read_catalog
@@ -53,8 +55,13 @@ async def serve(settings: Settings, *, with_demo: bool = False,
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         host, port = split_listen(settings.http_listen)
-        await web.TCPSite(runner, host, port).start()
+        async with _listening("SHOPKEEP_HTTP_LISTEN", settings.http_listen):
+            await web.TCPSite(runner, host, port).start()
         log.info("HTTP on %s (public URL %s)", settings.http_listen, settings.public_url)
+        if "http_listen" in settings.model_fields_set and "public_url" not in settings.model_fields_set:
+            log.warning("SHOPKEEP_HTTP_LISTEN is %s but SHOPKEEP_PUBLIC_URL is still %s: links in mail "
+                        "and chat point there. Set SHOPKEEP_PUBLIC_URL to how customers reach this server.",
+                        settings.http_listen, settings.public_url)
         if slack is not None:
             await slack.start()
             log.info("Slack: %s", "Socket Mode" if slack.socket_mode
@@ -63,7 +70,8 @@ async def serve(settings: Settings, *, with_demo: bool = False,
         outbox = outbox_sender(portal)
         mail = MailWorker(portal, on_queued=outbox.wakeup.set)
         smtp_host, smtp_port = split_listen(settings.smtp_listen)
-        smtp = await start_smtp_server(portal, smtp_host, smtp_port, on_stored=mail.wakeup.set)
+        async with _listening("SHOPKEEP_SMTP_LISTEN", settings.smtp_listen):
+            smtp = await start_smtp_server(portal, smtp_host, smtp_port, on_stored=mail.wakeup.set)
         stack.push_async_callback(_close_server, smtp)
         log.info("SMTP on %s for %s", settings.smtp_listen, settings.portal_address)
         workers = [asyncio.create_task(outbox.run(), name="outbox"),
@@ -99,6 +107,20 @@ async def serve(settings: Settings, *, with_demo: bool = False,
         log.info("shutting down")
 
 
+@asynccontextmanager
+async def _listening(setting: str, address: str) -> AsyncIterator[None]:
+    """A port that cannot be opened is a wrong setting: say which, in one line."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise SettingsError(f"{setting}: {address} is already in use (is another shopkeep "
+                                "running?); choose another HOST:PORT") from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
+            raise SettingsError(f"{setting}: cannot listen on {address} ({exc.strerror})") from None
+        raise
+
+
 async def _close_server(server: asyncio.Server) -> None:
     server.close()
     await server.wait_closed()
@@ -125,7 +147,7 @@ shopkeep is running with the demo store.
 
   Try it as the demo customer (in another terminal):
     shopkeep chat --as {demo.DEMO_CUSTOMER} -c "orders"
-    shopkeep chat --as {demo.DEMO_CUSTOMER} -c "product 1"
+    shopkeep chat --as {demo.DEMO_CUSTOMER} -c "product pixel-studio"
   Sign in as a customer would:
     shopkeep chat            then: login {demo.SECOND_CUSTOMER}, verify <code>, orders
     (the code is in the newest file in {settings.outbox_dir}/)

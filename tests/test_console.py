@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -116,3 +119,24 @@ def test_version_and_help_for_every_option(capsys: pytest.CaptureFixture[str]) -
     undocumented = [a.dest for a in actions if not a.help and a.dest not in ("help", "command",
                     "catalog_command", "db_command")]
     assert undocumented == []
+
+
+def shopkeep_process(data_dir: Path, *args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SHOPKEEP_DATA_DIR": str(data_dir)}
+    return subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", *args], env=env,
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).parents[1])
+
+
+def test_chat_piped_into_head_stops_quietly(data_dir: Path) -> None:
+    process = shopkeep_process(data_dir, "chat", "--as", "alice@example.com", *["-c", "help"] * 300)
+    assert process.stdout is not None and process.stdout.readline()
+    process.stdout.close()  # what `head -1` does after its line
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and err == b"", err.decode()
+
+
+def test_chat_reading_a_pipe_prints_no_banner(data_dir: Path) -> None:
+    process = shopkeep_process(data_dir, "chat", "--as", "alice@example.com", stdin=subprocess.PIPE)
+    out, _ = process.communicate(b"whoami\n", timeout=60)
+    assert "alice@example.com" in out.decode() and "Type `help`" not in out.decode()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from bot.serve import serve
-from config.settings import Settings
+from config.settings import Settings, SettingsError, load_settings
 from core.kernel.db import Database
 from core.models import Base
 from tests.relay import free_port
@@ -50,3 +52,35 @@ async def test_migrations_build_exactly_the_models(database_url: tuple[str, dict
             assert await connection.run_sync(diff) == []
     finally:
         await db.close()
+
+
+async def test_a_port_in_use_names_the_setting(settings_factory: Callable[..., Settings]) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        for name, settings in (
+                ("SHOPKEEP_HTTP_LISTEN", settings_factory(http_listen=f"127.0.0.1:{port}",
+                                                          smtp_listen=f"127.0.0.1:{free_port()}")),
+                ("SHOPKEEP_SMTP_LISTEN", settings_factory(http_listen=f"127.0.0.1:{free_port()}",
+                                                          smtp_listen=f"127.0.0.1:{port}"))):
+            with pytest.raises(SettingsError) as refused:
+                await asyncio.wait_for(serve(settings), 30)
+            assert str(refused.value).startswith(f"{name}: 127.0.0.1:{port} is already in use")
+    finally:
+        taken.close()
+
+
+async def test_moving_the_http_server_without_its_public_url_warns(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+    base = settings_factory()
+    http = free_port()
+    settings = load_settings(data_dir=base.data_dir, secret_key=base.secret_key,
+                             http_listen=f"127.0.0.1:{http}", smtp_listen=f"127.0.0.1:{free_port()}")
+    started, stop = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(settings, started=started, stop=stop))
+    await asyncio.wait_for(started.wait(), 30)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert any("SHOPKEEP_PUBLIC_URL" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)

@@ -68,7 +68,8 @@ async def chat(portal: Portal, *, as_email: str | None, commands: list[str],
 
 
 async def _interactive(session: ConsoleSession) -> int:
-    print(f"{session.portal.settings.store_name} customer portal. Type `help`, or `quit` to leave.")
+    if sys.stdin.isatty():
+        print(f"{session.portal.settings.store_name} customer portal. Type `help`, or `quit` to leave.")
     prompt = None
     if sys.stdin.isatty():
         from prompt_toolkit import PromptSession
