@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Touched after a successful install: pip runs again only when pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
 
 .PHONY: demo serve test install bench clean system-deps
 
@@ -12,8 +14,11 @@ $(BIN)/python:
 system-deps:
 	@scripts/system-deps.sh
 
-install: $(BIN)/python system-deps
+$(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: system-deps $(INSTALLED)
 
 demo: install
 	$(BIN)/shopkeep serve --demo
