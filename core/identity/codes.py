@@ -89,9 +89,10 @@ async def verify_code(session: AsyncSession, portal: Portal, *, code: str, calle
     )
     if challenge is None:
         return Verification(None, "No sign-in is waiting. Send `login you@example.com` first.")
+    again = f"Send `login {challenge.email}` again for a new one."
     if challenge.expires_at <= now:
         challenge.used_at = now
-        return Verification(None, "That code has expired. Send `login` again for a new one.")
+        return Verification(None, f"That code has expired. {again}")
     code = "".join(code.split())
     expected = challenge.code_hash or ""
     if not expected or not hmac.compare_digest(expected, _hash(portal, challenge.email, code)):
@@ -99,8 +100,8 @@ async def verify_code(session: AsyncSession, portal: Portal, *, code: str, calle
         left = MAX_WRONG_GUESSES - challenge.failed_attempts
         if left <= 0:
             challenge.used_at = now
-            return Verification(None, "Too many wrong codes. Send `login` again for a new one.")
-        return Verification(None, f"That code is not right. {left} tries left.")
+            return Verification(None, f"Too many wrong codes. {again}")
+        return Verification(None, f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.")
     challenge.used_at = now
     customer = await by_email(session, challenge.email)
     if customer is None:  # cannot happen: codes are only made for customers

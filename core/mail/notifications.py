@@ -54,12 +54,15 @@ def ways_in(portal: Portal) -> list[str]:
     settings = portal.settings
     doors = [
         f"Email: write to {settings.portal_address} with a command such as \"orders\" "
-        "in the subject; the answer comes back to you."
+        "in the subject; the answer comes back to you. No sign-in needed: we know you by your "
+        "address."
     ]
     if settings.discord_token:
-        doors.append(f"Discord: type /{settings.discord_command} login in the store's server.")
+        doors.append(f"Discord: type /{settings.discord_command} login in the store's server; we "
+                     "email you a one-time code to link your account, no password needed.")
     if settings.slack_signing_secret:
-        doors.append(f"Slack: type {settings.slack_command} login in your workspace.")
+        doors.append(f"Slack: type {settings.slack_command} login in your workspace; we email you a "
+                     "one-time code to link your account, no password needed.")
     return doors
 
 
@@ -73,8 +76,8 @@ async def queue_invite(session: AsyncSession, portal: Portal, customer: Customer
         + ", ".join(product_names) + ".",
         "Your downloads, license keys and invoices are waiting in the customer portal:",
         "\n".join(f"- {door}" for door in ways_in(portal)),
-        f"Sign in with your email address ({customer.email}); we send a one-time code, "
-        "no password needed. Send \"help\" to see everything you can do.",
+        f"Use the address this mail went to ({customer.email}). Send \"help\" to see everything "
+        "you can do.",
         f"- {store}",
     ]
     message = composing.new_message(

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from core.accounts import audit
 from core.identity import chat_links, codes
+from core.identity.customers import normalize_email
 from handlers.context import LINKED_PLATFORMS, Context
 from handlers.registry import Access, Arguments, NoArguments, command
 from handlers.reply import Field as ReplyField
@@ -23,15 +24,23 @@ class LoginArguments(Arguments):
          aliases=("signin",), examples=("login alice@example.com",), platforms=CHAT_DOORS)
 async def login(ctx: Context, args: LoginArguments) -> Reply:
     """We email a 6-digit code to the address. It works once, for ten minutes."""
+    current = await ctx.customer() if ctx.caller.customer_id is not None else None
+    if current is not None and normalize_email(args.email) == current.email:
+        return Reply.text(f"You're already signed in as {current.email}. Send `orders` to see what "
+                          "you own, or `logout` to sign out.", title="Already signed in")
     email = await codes.request_code(ctx.session, ctx.portal, email=args.email,
-                                        caller=ctx.caller.key)
+                                     caller=ctx.caller.key)
     minutes = ctx.portal.settings.code_ttl // 60
     # The same answer whether or not the address is a customer's.
-    return Reply.text(
+    reply = Reply.text(
         f"If {email} belongs to a customer, a sign-in code is on its way. "
         f"Send `verify <code>` within {minutes} minutes.",
         title="Check your inbox",
     )
+    if current is not None:
+        reply.paragraphs.append(f"You're signed in as {current.email} now; the code switches this "
+                                f"account to {email}.")
+    return reply
 
 
 class VerifyArguments(Arguments):

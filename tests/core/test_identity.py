@@ -15,7 +15,7 @@ from core.models import ChatLink, CodeChallenge
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from tests.conftest import Clock
-from tests.helpers import published, sent_mail, text_of
+from tests.helpers import caller_for, published, sent_mail, text_of
 
 
 def stranger(name: str = "u1", platform: str = "console") -> Caller:
@@ -228,3 +228,24 @@ async def test_linking_and_unlinking_are_announced(demo_portal: Portal) -> None:
         ChatAccountUnlinked(customer_id=bob.id, platform="discord", account_id="42"),
         ChatAccountUnlinked(customer_id=bob.id, platform="slack", account_id="T1:U1"),
     ], "moving an account to another customer unlinks it from the first"
+
+
+async def test_login_when_signed_in_says_so(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    alice = await caller_for(demo_portal, "alice@example.com")
+    same = await dispatcher.handle_line(alice, "login Alice@Example.com")
+    assert same.ok and "already signed in as alice@example.com" in same.plain_text()
+    assert await sent_mail(demo_portal, to="alice@example.com", kind="code") == []
+    other = await dispatcher.handle_line(alice, "login bob@example.com")
+    assert "switches this account to bob@example.com" in other.plain_text()
+
+
+async def test_code_hints_name_the_address_and_count_properly(demo_portal: Portal, clock: Clock) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    caller = stranger("hints")
+    await dispatcher.handle_line(caller, "login bob@example.com")
+    answers = [(await dispatcher.handle_line(caller, "verify 000000")).plain_text() for _ in range(4)]
+    assert "1 try left" in answers[3]
+    await dispatcher.handle_line(caller, "login bob@example.com")
+    clock.advance(minutes=11)
+    assert "Send `login bob@example.com` again" in (await dispatcher.handle_line(caller, "verify 000000")).plain_text()
