@@ -18,6 +18,7 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     title: str | None = None
+    numeric: tuple[int, ...] = ()  # columns of amounts and counts, aligned right where text is aligned
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def licenses_table(licenses: Sequence[License], *, reveal: bool = False,
         columns.insert(0, "Product")
         for lic, row in zip(licenses, rows, strict=True):
             row.insert(0, product_names[lic.product_id])
-    return Table(columns, rows, title=title)
+    return Table(columns, rows, title=title, numeric=(len(columns) - 2,))
 
 
 def documents_table(documents: Sequence[Document], customer: Customer, *,
@@ -61,4 +61,4 @@ def documents_table(documents: Sequence[Document], customer: Customer, *,
         [doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
          formatting.money(doc.total, doc.currency, customer.locale), doc.status]
         for doc in documents
-    ], title=title)
+    ], title=title, numeric=(2,))

@@ -4,9 +4,19 @@ names their way to answer, the paths attachments were saved to)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from html import escape
 
 from handlers.reply import Reply, Table
+
+CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def html_inline(text: str) -> str:
+    """Reply text for HTML (mail, web pages): escaped, with `command` spans as <code>, never as
+    raw backticks."""
+    return CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", escape(text))
 
 
 def table_lines(table: Table, *, with_title: bool = True) -> list[str]:
@@ -16,7 +26,8 @@ def table_lines(table: Table, *, with_title: bool = True) -> list[str]:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+        return "  ".join(c.rjust(w) if i in table.numeric else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=False))).rstrip()
 
     title = [table.title] if with_title and table.title else []
     return [*title, line(table.columns), line(["-" * w for w in widths]), *map(line, table.rows)]

@@ -5,24 +5,27 @@ from __future__ import annotations
 from html import escape
 
 from handlers.reply import Reply
+from handlers.text import html_inline
 
 CELL = "padding:4px 10px;border-bottom:1px solid #e5e7eb;text-align:left"
-
-
+NUMBER_CELL = CELL.replace("text-align:left", "text-align:right")
 def reply_html(reply: Reply, *, confirm_hint: str | None = None) -> str:
     parts: list[str] = []
     if reply.title:
         parts.append(f"<h3 style='margin:16px 0 6px'>{escape(reply.title)}</h3>")
-    parts += [f"<p style='margin:4px 0'>{escape(p)}</p>" for p in reply.paragraphs]
+    parts += [f"<p style='margin:4px 0'>{html_inline(p)}</p>" for p in reply.paragraphs]
     if reply.fields:
         rows = "".join(f"<tr><th style='{CELL}'>{escape(f.name)}</th><td style='{CELL}'>"
-                       f"{escape(f.value)}</td></tr>" for f in reply.fields)
+                       f"{html_inline(f.value)}</td></tr>" for f in reply.fields)
         parts.append(f"<table style='border-collapse:collapse'>{rows}</table>")
     for table in reply.tables:
         if table.title:
             parts.append(f"<p style='margin:10px 0 4px'><b>{escape(table.title)}</b></p>")
-        head = "".join(f"<th style='{CELL}'>{escape(c)}</th>" for c in table.columns)
-        body = "".join("<tr>" + "".join(f"<td style='{CELL}'>{escape(c)}</td>" for c in row) + "</tr>"
+        styles = [NUMBER_CELL if i in table.numeric else CELL for i in range(len(table.columns))]
+        head = "".join(f"<th style='{style}'>{escape(c)}</th>"
+                       for c, style in zip(table.columns, styles, strict=False))
+        body = "".join("<tr>" + "".join(f"<td style='{style}'>{html_inline(c)}</td>"
+                                        for c, style in zip(row, styles, strict=False)) + "</tr>"
                        for row in table.rows)
         parts.append(f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table>")
     if reply.links:
@@ -39,5 +42,5 @@ def reply_html(reply: Reply, *, confirm_hint: str | None = None) -> str:
         parts.append("<p>You can also send: " + "; ".join(
             f"<code>{escape(c.command)}</code> ({escape(c.label)})" for c in reply.choices) + "</p>")
     if reply.confirmation and confirm_hint:
-        parts.append(f"<p style='padding:8px;background:#fef3c7'>{escape(confirm_hint)}</p>")
+        parts.append(f"<p style='padding:8px;background:#fef3c7'>{html_inline(confirm_hint)}</p>")
     return "\n".join(parts)

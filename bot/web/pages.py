@@ -6,6 +6,8 @@ from html import escape
 
 from aiohttp import web
 
+from handlers.text import html_inline
+
 
 def page(status: int, title: str, message: str) -> web.Response:
     body = (
@@ -14,6 +16,6 @@ def page(status: int, title: str, message: str) -> web.Response:
         f"<title>{escape(title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;"
         "padding:0 1rem;color:#1f2933}h1{font-size:1.4rem}</style></head>"
-        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p></body></html>"
+        f"<body><h1>{escape(title)}</h1><p>{html_inline(message)}</p></body></html>"
     )
     return web.Response(status=status, text=body, content_type="text/html")

@@ -74,7 +74,7 @@ def _order_table(reply: Reply, customer: Customer, placed: list[Order]) -> None:
                 formatting.money(order.total, order.currency, customer.locale) if first else "",
             ])
     reply.tables.append(Table(["Order", "Date", "Product", "Plan", "Status", "Total"], rows,
-                              title="Orders"))
+                              title="Orders", numeric=(5,)))
 
 
 class ProductArguments(Arguments):
@@ -113,7 +113,7 @@ async def product(ctx: Context, args: ProductArguments) -> Reply:
     if licenses:
         reply.tables.append(licenses_table(licenses))
         reply.choices.append(Choice("Reveal license keys", f"reveal {owned.number}"))
-    if reply.links:
+    if any(link.expires_at is not None for link in reply.links):  # signed downloads, not plain links
         minutes = ctx.portal.settings.download_link_ttl // 60
         reply.paragraphs.append(f"Download links work for {minutes} minutes and only for you.")
     return reply

@@ -54,6 +54,13 @@ async def test_product_by_number_and_name_gives_signed_links_and_masked_keys(dem
     full = revealed.tables[0].rows[0][0]
     assert "•" not in full and full[:5] == key[:5] and full[-5:] == key[-5:]
     assert any("/d/" in link.url for link in by_number.links)
+    assert "Download links work for 60 minutes" in by_number.plain_text()
+
+
+async def test_the_download_note_appears_only_where_there_are_downloads(demo_portal: Portal) -> None:
+    alice = await caller_for(demo_portal, "alice@example.com")
+    membership = await Dispatcher(demo_portal).handle_line(alice, "product 1")  # links, no files
+    assert membership.ok and membership.links and "Download links work" not in membership.plain_text()
 
 
 async def test_a_subscription_reads_the_same_in_orders_product_and_overview(demo_portal: Portal) -> None:

@@ -1,0 +1,28 @@
+"""The one text rendering: aligned tables with amounts on the right, short "Next" lists, and
+HTML without raw backticks."""
+
+from __future__ import annotations
+
+from bot.mail.render import reply_html
+from handlers.reply import Choice, Reply, Table
+from handlers.text import reply_text, table_lines
+
+
+def test_amounts_line_up_on_the_right() -> None:
+    table = Table(["Invoice", "Total"], [["INV-1", "$9.00"], ["INV-2", "$1,249.00"]], numeric=(1,))
+    _, _, first, second = table_lines(table)
+    assert first.endswith("    $9.00") and second.endswith("$1,249.00")
+    assert len(first) == len(second)
+
+
+def test_next_steps_are_a_short_list_not_one_long_line() -> None:
+    reply = Reply(title="Your orders", choices=[Choice(f"{n}. Product", f"product {n}") for n in range(1, 6)])
+    text = reply_text(reply)
+    assert "Next:\n  product 1   (1. Product)\n" in text
+    assert all(len(line) < 60 for line in text.splitlines())
+
+
+def test_html_mail_shows_commands_as_code_not_backticks() -> None:
+    html = reply_html(Reply(paragraphs=["Send `invoice <number>` for the PDF."],
+                            tables=[Table(["A"], [["`x`"]])]))
+    assert "`" not in html and "<code>invoice &lt;number&gt;</code>" in html
