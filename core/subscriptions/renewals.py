@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import audit
 from core.billing.issuing import issue_for_order
-from core.catalog.plans import period_end
+from core.catalog.plans import next_period_end
 from core.kernel.portal import Portal
 from core.models import Order, OrderItem, Plan, Subscription
 from core.orders.purchases import PurchaseResult, existing_order
@@ -28,8 +28,10 @@ async def record_renewal(session: AsyncSession, portal: Portal, subscription: Su
                   items=[OrderItem(product_id=subscription.product_id, plan_id=plan.id, quantity=1,
                                    unit_amount=plan.price, amount=plan.price)])
     session.add(order)
+    first = await session.get(Order, subscription.order_id) if subscription.order_id else None
+    anchor = first.placed_at if first is not None else subscription.current_period_start
     subscription.current_period_start = subscription.current_period_end
-    subscription.current_period_end = period_end(plan, subscription.current_period_end)
+    subscription.current_period_end = next_period_end(plan, anchor, subscription.current_period_end)
     await session.flush()
     await issue_for_order(session, portal, order)
     await audit.record(session, customer_id=subscription.customer_id, actor="billing",
