@@ -1,23 +1,22 @@
-"""The dispatcher: validate, check who may run it, run in one unit of work, never leak a traceback."""
+"""The dispatcher: validate, check who may run it, choose the unit of work, never leak a traceback."""
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import confirmations
-from core.kernel.cards import looks_like_card_number
 from core.kernel.errors import PortalError
 from core.kernel.portal import Portal
 from handlers import commands as _commands  # noqa: F401 - registers every command
 from handlers.context import Caller, Context
-from handlers.parser import parse_line
+from handlers.parser import Invocation
 from handlers.registry import REGISTRY, Access, Command, NoArguments, Registry
 from handlers.reply import Confirmation, Refused, Reply
 
@@ -28,6 +27,7 @@ LOGIN_HINT = ("You're not signed in. Send `login you@example.com`, then `verify 
 CARD_REFUSAL = ("That looks like a card number. Please never send card details here: payment "
                 "methods are changed on the payment provider's secure page (`payment`). "
                 "Nothing you sent was stored.")
+
 
 # A page built from what the caller may see, like the overview the App Home shows.
 View = Callable[[Context], Awaitable[Reply]]
@@ -41,32 +41,103 @@ class ChangePolicy(StrEnum):
     PRECONFIRMED = "preconfirmed"  # changes run at once (email with a trusted DKIM pass)
 
 
+# Runs a request's invocations for its caller, one Reply each, in the order given.
+Run = Callable[[Caller, Sequence[Invocation], ChangePolicy], Awaitable[list[Reply]]]
+
+
+class Request(Protocol):
+    """Something a front door answers in one transaction: the invocations it may run, and the
+    door's own reads and writes around them (who asks, the answer it stores)."""
+
+    @property
+    def invocations(self) -> Sequence[Invocation]: ...
+
+    async def answer(self, session: AsyncSession, run: Run) -> None:
+        """Do the door's work in `session`; `run` runs the invocations where the dispatcher chose."""
+
+    async def failed(self) -> None:
+        """Answering it in a transaction of its own raised (called while handling the error)."""
+
+
 class Dispatcher:
     def __init__(self, portal: Portal, registry: Registry = REGISTRY) -> None:
         self.portal = portal
         self.registry = registry
 
+    def invocation(self, line: str, platform: str) -> Invocation:
+        return self.registry.invocation(line, platform)
+
     async def handle_line(self, caller: Caller, line: str,
-                          policy: ChangePolicy = ChangePolicy.PREVIEW,
-                          session: AsyncSession | None = None) -> Reply:
-        """Run one line. With `session`, a command that only reads runs inside that open
-        transaction instead of a unit of work of its own; every other command gets its own."""
-        if looks_like_card_number(line):
+                          policy: ChangePolicy = ChangePolicy.PREVIEW) -> Reply:
+        return await self.handle(caller, self.invocation(line, caller.platform), policy)
+
+    async def handle(self, caller: Caller, invocation: Invocation,
+                     policy: ChangePolicy = ChangePolicy.PREVIEW) -> Reply:
+        """Run one invocation in a unit of work of its own."""
+        return await self._handle(caller, invocation, policy, shared=None)
+
+    async def answer_in_turn(self, requests: Iterable[Request], *,
+                             committed: Callable[[], None] = lambda: None) -> None:
+        """Answer requests in order. Neighbours that only read share one unit of work (one
+        commit for many answers); a request that may change something gets one of its own and
+        each of its commands another, so a change is never undone or redone because of a
+        neighbour. `committed` is told after each commit."""
+        reads: list[Request] = []
+        for request in requests:
+            if all(map(_only_reads, request.invocations)):
+                reads.append(request)
+                continue
+            await self._answer_together(reads, committed)  # first what came before: order is kept
+            reads = []
+            await self._answer_alone(request, committed)
+        await self._answer_together(reads, committed)
+
+    async def _answer_together(self, requests: list[Request], committed: Callable[[], None]) -> None:
+        if not requests:
+            return
+        try:
+            async with self.portal.db.unit_of_work() as session:
+                run = self._runner(session)
+                for request in requests:
+                    await request.answer(session, run)
+        except Exception:
+            # Nothing of them was kept, and nothing in them changed anything: answer each on
+            # its own, so one bad request cannot hold up the others.
+            log.exception("answering %d requests together failed; answering each alone", len(requests))
+            for request in requests:
+                await self._answer_alone(request, committed)
+            return
+        committed()
+
+    async def _answer_alone(self, request: Request, committed: Callable[[], None]) -> None:
+        try:
+            async with self.portal.db.unit_of_work() as session:
+                await request.answer(session, self._runner(None))
+        except Exception:
+            await request.failed()
+            return
+        committed()
+
+    def _runner(self, shared: AsyncSession | None) -> Run:
+        """Runs invocations in `shared` (reads only), or each in a unit of work of its own."""
+
+        async def run(caller: Caller, invocations: Sequence[Invocation],
+                      policy: ChangePolicy) -> list[Reply]:
+            if shared is not None and not all(map(_only_reads, invocations)):
+                raise ValueError("a shared transaction only runs what the request said it runs")
+            return [await self._handle(caller, invocation, policy, shared) for invocation in invocations]
+
+        return run
+
+    async def _handle(self, caller: Caller, invocation: Invocation, policy: ChangePolicy,
+                      shared: AsyncSession | None) -> Reply:
+        if invocation.card:
             return Reply.error(CARD_REFUSAL)
-        invocation = parse_line(line)
-        if invocation is None:
-            return self.unknown("", caller)
-        command = self.registry.get(invocation.word)
+        command = invocation.command
         if command is None or not command.offered_on(caller.platform):
             return self.unknown(invocation.word, caller)
-        return await self.run(caller, command, invocation.text, line=invocation.line,
-                              policy=policy, session=session)
-
-    def only_reads(self, line: str, platform: str) -> bool:
-        """Whether `handle_line` would run nothing that writes (unknown lines run nothing)."""
-        invocation = None if looks_like_card_number(line) else parse_line(line)
-        command = self.registry.get(invocation.word) if invocation else None
-        return command is None or not command.offered_on(platform) or command.reads_only
+        return await self._run(caller, command, invocation.words, line=invocation.line,
+                               policy=policy, confirmed=False, shared=shared)
 
     def unknown(self, word: str, caller: Caller) -> Reply:
         hint = self.registry.suggestions(word, caller.platform) if word else []
@@ -86,8 +157,16 @@ class Dispatcher:
 
     async def run(self, caller: Caller, command: Command, raw: str | dict[str, Any], *,
                   line: str | None = None, policy: ChangePolicy = ChangePolicy.PREVIEW,
-                  confirmed: bool = False, session: AsyncSession | None = None) -> Reply:
+                  confirmed: bool = False) -> Reply:
+        """Run a command with arguments as text or named values (chat options), in its own unit
+        of work."""
         line = line or f"{command.name} {raw if isinstance(raw, str) else ''}".strip()
+        return await self._run(caller, command, raw, line=line, policy=policy, confirmed=confirmed,
+                               shared=None)
+
+    async def _run(self, caller: Caller, command: Command, raw: str | Sequence[str] | dict[str, Any],
+                   *, line: str, policy: ChangePolicy, confirmed: bool,
+                   shared: AsyncSession | None) -> Reply:
         try:
             arguments = command.parse_arguments(raw)
         except ValidationError as exc:
@@ -95,12 +174,12 @@ class Dispatcher:
                                f" (send `help {command.name}` for more).")
         if command.access is Access.CUSTOMER and caller.customer_id is None:
             return Reply.error(LOGIN_HINT, title="Please sign in")
-        if session is not None and command.reads_only:
+        if shared is not None:
             try:
-                return await command.run(Context(self.portal, session, caller, command, line), arguments)
+                return await command.run(Context(self.portal, shared, caller, command, line), arguments)
             except PortalError as exc:
                 return Reply.error(exc.message)
-            # Anything else goes to the owner of the transaction, which may have to give it up.
+            # Anything else undoes the shared transaction: every request in it is answered anew.
         try:
             async with self.portal.db.unit_of_work() as session:
                 ctx = Context(self.portal, session, caller, command, line,
@@ -122,6 +201,12 @@ class Dispatcher:
             log.exception("command %r failed (ref %s)", command.name, reference)
             return Reply.error("Something went wrong on our side and nothing was changed. "
                                f"Please try again later (reference {reference}).")
+
+
+def _only_reads(invocation: Invocation) -> bool:
+    """Whether running it writes nothing: refused and unknown lines run nothing at all."""
+    command = invocation.command
+    return invocation.card or command is None or command.reads_only
 
 
 async def _round_trip(ctx: Context, arguments: Any) -> Reply:

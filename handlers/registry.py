@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import inspect
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from handlers.parser import Invocation, split_words
 from handlers.reply import Reply
 
 if typing.TYPE_CHECKING:
@@ -25,7 +26,8 @@ class Access(StrEnum):
 
 class Arguments(BaseModel):
     """Base for command arguments. Fields are filled in order from free text; the last text
-    field takes the rest of the line, so names with spaces need no quotes."""
+    field takes the rest of the line, so names with spaces need no quotes (double quotes make
+    several words one where a field is not the last)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -46,8 +48,8 @@ class Command:
     aliases: tuple[str, ...] = ()
     access: Access = Access.CUSTOMER
     mutates: bool = False
-    # Answers from what is stored and writes nothing, so it may share a transaction with other
-    # reads (the mail worker answers a batch of such messages in one).
+    # Answers from what is stored and writes nothing, so the dispatcher may run it in a
+    # transaction shared with other reads (a burst of email is answered many to a commit).
     reads_only: bool = False
     slow: bool = False  # may take over a second (PDFs): chat front doors defer first
     examples: tuple[str, ...] = ()
@@ -71,20 +73,21 @@ class Command:
             parts.append(f"<{name}>" if info.is_required() else f"[{name}]")
         return " ".join(parts)
 
-    def parse_arguments(self, raw: str | dict[str, Any]) -> Arguments:
-        """Validate arguments given as free text or as named values (chat options)."""
+    def parse_arguments(self, raw: str | Sequence[str] | dict[str, Any]) -> Arguments:
+        """Validate arguments given as free text, as its words, or as named values (chat options)."""
         if isinstance(raw, dict):
             return self.arguments.model_validate(raw)
-        return self.arguments.model_validate(positional(self.arguments, raw))
+        words = split_words(raw) if isinstance(raw, str) else raw
+        return self.arguments.model_validate(positional(self.arguments, words))
 
 
-def positional(model: type[Arguments], text: str) -> dict[str, str]:
+def positional(model: type[Arguments], given: Sequence[str]) -> dict[str, str]:
     names = list(model.model_fields)
-    words = text.split()
+    words = list(given)
     if not names:
         if words:
             raise ValidationError.from_exception_data(
-                model.__name__, [{"type": "extra_forbidden", "loc": (words[0],), "input": text}]
+                model.__name__, [{"type": "extra_forbidden", "loc": (words[0],), "input": " ".join(words)}]
             )
         return {}
     values: dict[str, str] = {}
@@ -115,6 +118,16 @@ class Registry:
     def get(self, word: str) -> Command | None:
         word = word.lower()
         return self._commands.get(self._aliases.get(word, word))
+
+    def offered(self, word: str, platform: str) -> Command | None:
+        """The command a word names on a front door, if that door offers it."""
+        command = self.get(word)
+        return command if command is not None and command.offered_on(platform) else None
+
+    def invocation(self, line: str, platform: str) -> Invocation:
+        """A line parsed once and its command resolved for `platform`."""
+        parsed = Invocation.parse(line)
+        return parsed.resolved(self.offered(parsed.word, platform) if parsed.word else None)
 
     def commands(self, platform: str | None = None) -> list[Command]:
         return [c for c in self._commands.values() if platform is None or c.offered_on(platform)]

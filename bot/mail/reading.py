@@ -16,7 +16,7 @@ import html2text
 from mailparser_reply.parser import EmailMessage as ReplyFragments
 
 from bot.mail.headers import header_text
-from handlers.parser import parse_line
+from handlers.parser import Invocation
 
 # Reply and forward prefixes in the languages customers commonly write in, and [list tags].
 SUBJECT_PREFIX = re.compile(
@@ -42,9 +42,10 @@ READ_AT_MOST = 20_000
 
 @dataclass
 class MailCommands:
-    commands: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    subject_command: str | None = None
+    commands: list[Invocation] = field(default_factory=list)
+    ignored: list[Invocation] = field(default_factory=list)  # read, but not commands or past the limits
+    unread: int = 0  # lines past the limits, not even read
+    subject_command: Invocation | None = None
 
 
 def html_to_text(html: str) -> str:
@@ -124,20 +125,15 @@ def _unread(lines: list[str]) -> int:
     return count
 
 
-def read_commands(message: EmailMessage, *, max_lines: int = 10, max_unknown: int = 5,
-                  is_known: Callable[[str], bool] | None = None) -> MailCommands:
-    """Commands in the subject (if it starts with one) and in the body, one per line."""
-    known = is_known or (lambda word: True)
-
-    def command_word(line: str) -> str | None:
-        invocation = parse_line(line)
-        return invocation.word if invocation and known(invocation.word) else None
-
+def read_commands(message: EmailMessage, *, parse: Callable[[str], Invocation],
+                  max_lines: int = 10, max_unknown: int = 5) -> MailCommands:
+    """Commands in the subject (if it starts with one) and in the body, one per line. `parse`
+    turns a line into an invocation with its command resolved (None: not a command here)."""
     found = MailCommands()
     subject = clean_subject(header_text(message, "Subject"))
-    if subject and command_word(subject):
-        found.subject_command = subject
-        found.commands.append(subject)
+    if subject and (invocation := parse(subject)).command is not None:
+        found.subject_command = invocation
+        found.commands.append(invocation)
 
     unknown = 0
     lines = latest_reply(body_text(message)).split("\n")
@@ -149,13 +145,22 @@ def read_commands(message: EmailMessage, *, max_lines: int = 10, max_unknown: in
             break
         if len(found.commands) >= max_lines or unknown >= max_unknown:
             rest = _unread(lines[index:])
-            found.ignored.append(line if rest == 1 else f"(the remaining {rest} lines were not read)")
+            if rest == 1:
+                found.ignored.append(parse(line))
+            else:
+                found.unread = rest
             break
-        if command_word(line) is None:
+        invocation = parse(line)
+        if invocation.command is None:
             unknown += 1
-            found.ignored.append(line)
+            found.ignored.append(invocation)
             continue
-        if found.subject_command and line.casefold() == found.subject_command.casefold():
+        if _same(invocation, found.subject_command):
             continue  # "Re: orders" with "orders" in the body runs once
-        found.commands.append(line)
+        found.commands.append(invocation)
     return found
+
+
+def _same(invocation: Invocation, other: Invocation | None) -> bool:
+    return (other is not None and not invocation.card and not other.card
+            and invocation.line.casefold() == other.line.casefold())

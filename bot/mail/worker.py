@@ -22,47 +22,27 @@ from bot.mail.policy import (
 )
 from bot.mail.reading import MailCommands, read_commands
 from core.kernel.background import poll
-from core.kernel.cards import looks_like_card_number
 from core.kernel.portal import Portal
 from core.mail import inbox, outbox
 from core.mail.composing import LOOP_HEADER
 from core.models import InboundMail
 from handlers.callers import caller_in
 from handlers.context import Caller
-from handlers.dispatcher import ChangePolicy, Dispatcher
-from handlers.parser import parse_line
-from handlers.registry import REGISTRY
+from handlers.dispatcher import ChangePolicy, Dispatcher, Run
+from handlers.parser import Invocation
 from handlers.reply import answer_line
 
 log = logging.getLogger("shopkeep.mail")
 
 REPLY_KINDS = ("reply", "limit_notice")
-PURGE_EVERY = timedelta(hours=1)  # how often old received mail is emptied (mail_retention_days)
 NO_ACCOUNT = ("We could not find a customer account for this address. If you bought something "
               "with another address, please write from that one. Purchases give access at once, "
               "and the confirmation email tells you how to reach this portal.")
 LIMIT_NOTICE = ("You have sent more than {limit} messages in the last hour, so we are pausing "
                 "answers to this address for a while. Nothing you sent was read or changed; please "
                 "write again in an hour.")
-CARD_LINE = "(a line that looks like a card number; it was not read)"
-
-
-def is_email_command(word: str) -> bool:
-    command = REGISTRY.get(word.lower())
-    return command is not None and command.offered_on("email")
-
-
-def shown(line: str) -> str:
-    """A line as the reply may repeat it: card numbers never travel back by email."""
-    return CARD_LINE if looks_like_card_number(line) else line
-
-
-def with_suggestion(line: str) -> str:
-    if looks_like_card_number(line):
-        return CARD_LINE
-    invocation = parse_line(line)
-    close = REGISTRY.suggestions(invocation.word, "email") if invocation else []
-    return f"{line}   (did you mean \"{close[0]}\"?)" if close else line
+PLATFORM = "email"
+PURGE_EVERY = timedelta(hours=1)  # how often old received mail is emptied (mail_retention_days)
 
 
 @dataclass
@@ -75,12 +55,32 @@ class Reading:
     no_reply: str | None = None  # why it must not be answered
     token: str | None = None  # a reply to a confirmation request carries its token
     commands: MailCommands = field(default_factory=MailCommands)
+    invocations: list[Invocation] = field(default_factory=list)  # what answering it runs
+
+
+@dataclass
+class MailRequest:
+    """One message as the dispatcher answers it, in the order the messages came."""
+
+    worker: MailWorker
+    reading: Reading
+
+    @property
+    def invocations(self) -> list[Invocation]:
+        return self.reading.invocations
+
+    async def answer(self, session: AsyncSession, run: Run) -> None:
+        await self.worker.answer(self.reading, session, run)
+
+    async def failed(self) -> None:
+        # Left to its lease: it is tried again, and set aside after a few failures.
+        log.exception("processing message %s failed", self.reading.mail.id)
+        await self.worker.failed(self.reading.mail)
 
 
 class MailWorker:
-    """Answers stored mail. Messages that only read are answered many to a transaction;
-    a message that may change something is answered in transactions of its own, so a change
-    is never undone (or redone) because of a neighbour."""
+    """Answers stored mail: reads each message, hands its invocations to the dispatcher (which
+    decides what shares a transaction) and queues the one reply in the transaction it is given."""
 
     def __init__(self, portal: Portal, dispatcher: Dispatcher | None = None,
                  on_queued: Callable[[], None] = lambda: None) -> None:
@@ -97,27 +97,20 @@ class MailWorker:
             await inbox.purge_processed(self.portal)
         handled = 0
         while batch := await inbox.claim(self.portal, batch=50):
-            reads: list[Reading] = []
+            requests: list[MailRequest] = []
             for mail in batch:
                 if mail.attempts > inbox.MAX_ATTEMPTS:
                     # Its worker kept dying on it (no exception to catch): set it aside.
                     await self._set_aside(mail)
                     continue
                 try:
-                    reading = self.read(mail)
+                    requests.append(MailRequest(self, self.read(mail)))
                 except Exception as exc:
                     # Reading is the same every time: record why now instead of retrying.
                     log.exception("reading message %s failed", mail.id)
                     async with self.portal.db.unit_of_work() as session:
                         await self._finish(session, mail, f"unreadable: {type(exc).__name__}: {exc}")
-                    continue
-                if self._only_reads(reading):
-                    reads.append(reading)
-                    continue
-                await self._answer_reads(reads)  # first what came before it: order is kept
-                reads = []
-                await self._answer_alone(reading)
-            await self._answer_reads(reads)
+            await self.dispatcher.answer_in_turn(requests, committed=self.on_queued)
             handled += len(batch)
         return handled
 
@@ -134,51 +127,26 @@ class MailWorker:
         if reading.no_reply is not None:
             return reading
         reading.token = token_from_recipients(mail.recipients.get("to", []), settings.portal_address)
-        if reading.token is None:
-            reading.commands = read_commands(message, max_lines=settings.mail_max_lines,
-                                             is_known=is_email_command)
+        if reading.token:
+            # A reply to a confirmation request: that, and nothing quoted in it, is the command.
+            reading.invocations = [self._invocation(answer_line(reading.token, accept=True))]
+            return reading
+        reading.commands = read_commands(message, parse=self._invocation,
+                                         max_lines=settings.mail_max_lines)
+        reading.invocations = reading.commands.commands or [self._invocation("help")]
         return reading
 
-    def _only_reads(self, reading: Reading) -> bool:
-        return reading.token is None and all(
-            self.dispatcher.only_reads(line, "email") for line in reading.commands.commands)
+    def _invocation(self, line: str) -> Invocation:
+        return self.dispatcher.invocation(line, PLATFORM)
 
-    async def _answer_reads(self, readings: list[Reading]) -> None:
-        if not readings:
-            return
-        try:
-            async with self.portal.db.unit_of_work() as session:
-                for reading in readings:
-                    await self._answer(reading, session, shared=True)
-        except Exception:
-            # Nothing of the batch was kept, and nothing in it changed anything: answer each
-            # on its own, so one bad message cannot hold up the others.
-            log.exception("answering %d messages together failed; answering each alone", len(readings))
-            for reading in readings:
-                await self._answer_alone(reading)
-            return
-        self.on_queued()
-
-    async def _answer_alone(self, reading: Reading) -> None:
-        try:
-            async with self.portal.db.unit_of_work() as session:
-                await self._answer(reading, session, shared=False)
-        except Exception:
-            # Left to its lease: it is tried again, and set aside after a few failures.
-            log.exception("processing message %s failed", reading.mail.id)
-            await self._failed(reading.mail)
-            return
-        self.on_queued()
-
-    async def _answer(self, reading: Reading, session: AsyncSession, *, shared: bool) -> None:
-        """Decide and queue the one reply (or none) to a message, and mark it done, in `session`.
-        Commands run in it too when `shared`; otherwise each in a transaction of its own."""
+    async def answer(self, reading: Reading, session: AsyncSession, run: Run) -> None:
+        """Decide and queue the one reply (or none) to a message, and mark it done, in `session`."""
         mail, settings = reading.mail, self.portal.settings
         if reading.no_reply is not None or reading.sender is None:
             await self._finish(session, mail, f"no reply: {reading.no_reply}")
             log.info("message %s: no reply (%s)", mail.id, reading.no_reply)
             return
-        caller = await caller_in(session, platform="email", account_id=reading.sender)
+        caller = await caller_in(session, platform=PLATFORM, account_id=reading.sender)
         to = caller.account_id
         allowance = await self._allowance(session, to)
         if allowance is None:
@@ -193,30 +161,29 @@ class MailWorker:
         if caller.customer_id is None:
             answer.notice = NO_ACCOUNT
         else:
-            await self._run_commands(reading, caller, answer, session if shared else None)
+            await self._run_commands(reading, caller, answer, run)
         await self._reply(session, reading, to, answer, kind="reply")
 
-    async def _run_commands(self, reading: Reading, caller: Caller, answer: Answer,
-                            session: AsyncSession | None) -> None:
+    async def _run_commands(self, reading: Reading, caller: Caller, answer: Answer, run: Run) -> None:
         settings = self.portal.settings
         trusted = trusted_authentication(reading.message, trusted_authserv_id=settings.trusted_authserv_id,
                                          sender=caller.account_id)
         # A second attempt may follow a crash after a change already ran: ask, never repeat.
         policy = (ChangePolicy.PRECONFIRMED if trusted and reading.mail.attempts <= 1
                   else ChangePolicy.ROUND_TRIP)
-        if reading.token:
-            # A reply to a confirmation request: that, and nothing quoted in it, is the command.
-            answer.sections.append(("confirm", await self.dispatcher.handle_line(
-                caller, answer_line(reading.token, accept=True), policy)))
-            return
-        commands = reading.commands
-        answer.ignored = [with_suggestion(line) for line in commands.ignored]
-        for line in commands.commands:
-            reply = await self.dispatcher.handle_line(caller, line, policy, session)
-            answer.sections.append((shown(line), reply))
-        if not commands.commands:
-            answer.sections.append(("help", await self.dispatcher.handle_line(
-                caller, "help", session=session)))
+        replies = await run(caller, reading.invocations, policy)
+        # The token is not repeated: the answer says "confirm", as the customer never typed it.
+        shown = ["confirm"] if reading.token else [invocation.shown for invocation in reading.invocations]
+        answer.sections.extend(zip(shown, replies, strict=True))
+        answer.ignored = [self._with_suggestion(invocation) for invocation in reading.commands.ignored]
+        if reading.commands.unread:
+            answer.ignored.append(f"(the remaining {reading.commands.unread} lines were not read)")
+
+    def _with_suggestion(self, invocation: Invocation) -> str:
+        if invocation.card or invocation.command is not None or not invocation.word:
+            return invocation.shown
+        close = self.dispatcher.registry.suggestions(invocation.word, PLATFORM)
+        return f"{invocation.line}   (did you mean \"{close[0]}\"?)" if close else invocation.line
 
     async def _allowance(self, session: AsyncSession, to: str) -> str | None:
         """"reply" under the hourly limit, "limit_notice" once when it is reached, else None."""
@@ -234,7 +201,7 @@ class MailWorker:
         async with self.portal.db.unit_of_work() as session:
             await self._finish(session, mail, "failed repeatedly; see the log")
 
-    async def _failed(self, mail: InboundMail) -> None:
+    async def failed(self, mail: InboundMail) -> None:
         if mail.attempts >= inbox.MAX_ATTEMPTS:
             await self._set_aside(mail)
 

@@ -33,8 +33,7 @@ from handlers.callers import caller_for
 from handlers.commands import overview
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
-from handlers.parser import mentioned_users, parse_line, replace_mentions
-from handlers.registry import Command
+from handlers.parser import Invocation, mentioned_users, replace_mentions
 from handlers.reply import Choice, Reply, answer_line
 
 log = logging.getLogger("shopkeep.slack")
@@ -173,14 +172,13 @@ class SlackDoor:
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
                           ) -> None:
-        line = str(body.get("text", ""))
-        command = self._command_for(line)
-        slow = command is not None and command.slow
+        invocation = self._invocation(str(body.get("text", "")))
+        slow = invocation.command is not None and invocation.command.slow
         # A slow command (a PDF) says so at once; its answer then takes that message's place.
         await ack(WORKING if slow else "")
         origin = self._origin(context, body, delivery_id=body.get("trigger_id"))
         origin.replace_original = slow
-        self.spawn(self._run(origin, line))
+        self.spawn(self._run(origin, invocation))
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                          context: AsyncBoltContext) -> None:
@@ -194,7 +192,7 @@ class SlackDoor:
         origin = self._origin(context, body, delivery_id=body.get("trigger_id") or action.get("action_ts"))
         # A settled confirmation replaces its buttons, so the message no longer invites a click.
         origin.replace_original = kind in (CONFIRM, CANCEL)
-        self.spawn(self._run(origin, line))
+        self.spawn(self._run(origin, self._invocation(line)))
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any],
                               context: AsyncBoltContext) -> None:
@@ -226,15 +224,15 @@ class SlackDoor:
 
     # ------------------------------------------------------------------ the work after the ack
 
-    async def _run(self, origin: Origin, line: str) -> None:
+    async def _run(self, origin: Origin, invocation: Invocation) -> None:
         try:
             if not await self._first_delivery(origin):
                 return
             caller = await self._caller(origin)
-            reply = await self._answer(origin, caller, line)
+            reply = await self._answer(origin, caller, invocation)
             await self._deliver(origin, reply)
         except Exception:
-            log.exception("Slack: answering %r for %s failed", line[:80], origin.account_id)
+            log.exception("Slack: answering %r for %s failed", invocation.shown[:80], origin.account_id)
             await self._deliver(origin, Reply.error(FAILED), quiet=True)
 
     async def _publish_home(self, origin: Origin) -> None:
@@ -263,22 +261,21 @@ class SlackDoor:
         return await caller_for(self.portal, platform=PLATFORM, account_id=origin.account_id,
                                 display_name=origin.user_name)
 
-    async def _answer(self, origin: Origin, caller: Caller, line: str) -> Reply:
-        command = self._command_for(line)
-        invocation = parse_line(line)
-        if command is not None and command.name == "login" and invocation and not invocation.text:
+    async def _answer(self, origin: Origin, caller: Caller, invocation: Invocation) -> Reply:
+        command = invocation.command
+        if command is not None and command.name == "login" and not invocation.text and not invocation.card:
             offer = await self._login_offer(origin)
             if offer is not None:
                 return offer
-        mentioned = mentioned_users(line)
+        mentioned = mentioned_users(invocation.text)
         if mentioned:
             emails = await self._emails(origin, mentioned)
             if len(emails) < len(set(mentioned)):
                 return Reply.error(
                     "I can't see the email address of everyone you mentioned (the workspace "
                     "doesn't share it with this app). Type their email address instead.")
-            line = replace_mentions(line, emails)
-        return await self.dispatcher.handle_line(caller, line)
+            invocation = invocation.with_text(replace_mentions(invocation.text, emails))
+        return await self.dispatcher.handle(caller, invocation)
 
     async def _login_offer(self, origin: Origin) -> Reply | None:
         """`login` without an address: offer the one on the Slack profile. It still needs the code."""
@@ -365,9 +362,9 @@ class SlackDoor:
 
     # ------------------------------------------------------------------ helpers
 
-    def _command_for(self, line: str) -> Command | None:
-        invocation = parse_line(line)
-        return self.dispatcher.registry.get(invocation.word) if invocation else None
+    def _invocation(self, line: str) -> Invocation:
+        """The request's one parse: the door and the dispatcher both read the result."""
+        return self.dispatcher.invocation(line, PLATFORM)
 
     def _origin(self, context: AsyncBoltContext, body: dict[str, Any], *, delivery_id: Any
                 ) -> Origin:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import audit
 from core.kernel.errors import NotAllowed
 from core.kernel.portal import Portal
 from core.models import AuditEvent
 from handlers.context import Caller, Context
-from handlers.dispatcher import ChangePolicy, Dispatcher
-from handlers.registry import REGISTRY, Arguments, NoArguments, command
+from handlers.dispatcher import ChangePolicy, Dispatcher, Run
+from handlers.parser import Invocation
+from handlers.registry import REGISTRY, Access, Arguments, NoArguments, command
 from handlers.reply import Reply
 from tests.conftest import Clock
 from tests.helpers import caller_for, throwaway_commands
@@ -142,3 +145,111 @@ def test_command_arguments_come_from_free_text() -> None:
     assert orders is not None and orders.parse_arguments("page 3").model_dump() == {"page": 3}
     whoami = REGISTRY.get("whoami")
     assert whoami is not None and whoami.arguments is NoArguments
+
+
+class PairArguments(Arguments):
+    first: str
+    second: str
+
+
+@pytest.fixture
+def pair_command() -> Iterator[None]:
+    with throwaway_commands():
+
+        @command("pair", summary="Say two things back", access=Access.ANYONE)
+        async def pair(ctx: Context, args: PairArguments) -> Reply:
+            return Reply.text(f"{args.first}|{args.second}")
+
+        yield
+
+
+@pytest.mark.usefixtures("pair_command")
+async def test_double_quoted_arguments_are_one_word(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    anyone = Caller(platform="console", account_id="x")
+    said = [(await dispatcher.handle_line(anyone, line)).plain_text() for line in (
+        'pair "Pixel Studio" Pro Max', 'pair Pixel Studio Pro', 'pair 5" screen', 'pair "open quote')]
+    assert said == ["Pixel Studio|Pro Max", "Pixel|Studio Pro", '5"|screen', '"open|quote']
+    alice = await caller_for(demo_portal, "alice@example.com")
+    quoted = await dispatcher.handle_line(alice, 'invoices "last quarter"')
+    assert quoted.ok and quoted == await dispatcher.handle_line(alice, "invoices last quarter")
+
+
+@dataclass
+class Asked:
+    """A request as a front door hands it over: it stores its own record with its answer."""
+
+    name: str
+    caller: Caller
+    invocations: list[Invocation]
+    answered: list[tuple[str, AsyncSession, list[str]]]
+    failures: list[str] = field(default_factory=list)
+
+    async def answer(self, session: AsyncSession, run: Run) -> None:
+        replies = await run(self.caller, self.invocations, ChangePolicy.PRECONFIRMED)
+        await audit.record(session, customer_id=self.caller.customer_id, actor="test",
+                           action="answered", text=self.name)
+        self.answered.append((self.name, session, [reply.plain_text() for reply in replies]))
+
+    async def failed(self) -> None:
+        self.failures.append(self.name)
+
+
+@pytest.fixture
+def broken_reader() -> Iterator[None]:
+    with throwaway_commands():
+
+        @command("stats", summary="A reader with a bug", reads_only=True)
+        async def stats(ctx: Context, args: NoArguments) -> Reply:
+            raise RuntimeError("a bug")
+
+        yield
+
+
+@pytest.mark.usefixtures("note_commands", "broken_reader")
+async def test_reads_share_a_transaction_and_a_change_has_its_own(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    alice = await caller_for(demo_portal, "alice@example.com", platform="email")
+    answered: list[tuple[str, AsyncSession, list[str]]] = []
+    lines = {"a": ["orders", "help"], "b": ["whoami"], "change": ["note-now changed", "orders"],
+             "d": ["orders"], "bug": ["stats"], "f": ["product ebook"]}
+    requests = [Asked(name, alice, [dispatcher.invocation(line, "email") for line in said], answered)
+                for name, said in lines.items()]
+    commits: list[None] = []
+
+    await dispatcher.answer_in_turn(requests, committed=lambda: commits.append(None))
+
+    first, second, change, *rest = answered
+    assert [first[0], second[0], change[0]] == ["a", "b", "change"]
+    assert first[1] is second[1] and change[1] is not first[1], "reads share one unit of work"
+    # d, bug and f were tried together, undone by the bug, then answered one by one.
+    assert [name for name, _, _ in rest] == ["d", "d", "bug", "f"]
+    assert len({id(session) for _, session, _ in rest}) == 4
+    final = {name: said for name, _, said in answered}
+    assert "Something went wrong on our side" in final["bug"][0]
+    assert "Your orders" in final["d"][0] and "Handbook" in final["f"][0]
+    assert final["change"][0] == "written"
+    assert await notes(demo_portal) == ["changed"], "the change ran once"
+    async with demo_portal.db.unit_of_work() as session:
+        kept = await session.scalars(select(AuditEvent).where(AuditEvent.action == "answered")
+                                     .order_by(AuditEvent.id))
+        assert [row.details["text"] for row in kept] == ["a", "b", "change", "d", "bug", "f"]
+    assert len(commits) == 5 and all(not request.failures for request in requests)
+
+
+@pytest.mark.usefixtures("note_commands")
+async def test_a_request_whose_own_work_fails_is_told(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    alice = await caller_for(demo_portal, "alice@example.com", platform="email")
+    answered: list[tuple[str, AsyncSession, list[str]]] = []
+    change = Asked("change", alice, [dispatcher.invocation("note-now lost", "email")], answered)
+
+    async def broken(session: AsyncSession, run: Run) -> None:
+        await Asked.answer(change, session, run)
+        raise RuntimeError("storing the answer failed")
+
+    change.answer = broken  # type: ignore[method-assign]
+    await dispatcher.answer_in_turn([change])
+    assert change.failures == ["change"]
+    # The command's own unit of work had committed; the door's record was rolled back.
+    assert await notes(demo_portal) == ["lost"]

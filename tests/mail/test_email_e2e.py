@@ -22,7 +22,9 @@ from core.kernel.db import Database
 from core.kernel.portal import Portal
 from core.mail import inbox, outbox
 from core.models import InboundMail
+from handlers import parser
 from handlers.context import Context
+from handlers.parser import Invocation
 from handlers.registry import Arguments, NoArguments, command
 from handlers.reply import Reply
 from tests.helpers import throwaway_commands
@@ -510,3 +512,37 @@ async def test_smtputf8_sender_gets_an_answer(desk: MailDesk) -> None:
     await desk.deliver()
     (reply,) = desk.relay.messages
     assert reply["To"] == "josé@exämple.com" and "could not find a customer account" in text(reply)
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
+    """Every line the shared parser was given, and every text checked for card numbers in it."""
+    lines: list[str] = []
+    checked: list[str] = []
+    parse, check = Invocation.parse, parser.looks_like_card_number
+
+    def counting_parse(cls: type[Invocation], line: str) -> Invocation:
+        lines.append(line)
+        return parse(line)
+
+    def counting_check(text: str) -> bool:
+        checked.append(text)
+        return check(text)
+
+    monkeypatch.setattr(Invocation, "parse", classmethod(counting_parse))
+    monkeypatch.setattr(parser, "looks_like_card_number", counting_check)
+    return lines, checked
+
+
+async def test_each_line_is_parsed_and_checked_for_card_numbers_once(
+        desk: MailDesk, parsed: tuple[list[str], list[str]]) -> None:
+    reply = await desk.exchange(mail("product ebook\nordrs\n4111 1111 1111 1111\nhelp\nthanks\n",
+                                     subject="Re: orders"))
+    lines, checked = parsed
+    # The stored copy already has the card number masked; the line is still read as one.
+    assert lines == ["orders", "product ebook", "ordrs", "[card number removed]", "help"]
+    assert checked == lines
+    said = text(reply)
+    assert said.index("> orders") < said.index("> product ebook") < said.index("> help")
+    assert 'ordrs   (did you mean "orders"?)' in said and "4111" not in reply.as_string()
+    assert "(a line that looks like a card number; it was not read)" in said

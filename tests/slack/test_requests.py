@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import pytest
 from pydantic import Field
 
 from core.kernel.portal import Portal
-from handlers.context import Context
+from handlers.context import Caller, Context
+from handlers.parser import Invocation
 from handlers.registry import Access, Arguments, Registry, command
 from handlers.reply import Attachment, Reply
 from tests.fakes.slack_api import FakeSlack
@@ -232,3 +234,28 @@ async def test_an_answer_whose_response_url_is_used_up_goes_to_a_direct_message(
 
     assert posted["channel"] == DEFAULT_USER_ID
     assert "What you can do" in everything_said(posted)
+
+
+async def test_each_request_is_parsed_once(slack: Slack, monkeypatch: pytest.MonkeyPatch) -> None:
+    await slack.sign_in("alice@example.com")
+    lines: list[str] = []
+    handed: list[Invocation] = []
+    parse, handle = Invocation.parse, slack.door.dispatcher.handle
+
+    def counting_parse(cls: type[Invocation], line: str) -> Invocation:
+        lines.append(line)
+        return parse(line)
+
+    async def spy(caller: Caller, invocation: Invocation, *args: Any) -> Reply:
+        handed.append(invocation)
+        return await handle(caller, invocation, *args)
+
+    monkeypatch.setattr(Invocation, "parse", classmethod(counting_parse))
+    monkeypatch.setattr(slack.door.dispatcher, "handle", spy)
+
+    answer = await slack.run('invoices "last quarter"')
+    assert lines == ['invoices "last quarter"'] and "Your invoices" in everything_said(answer)
+    assert handed[0].words == ("last quarter",) and handed[0].command is not None
+    clicked = await slack.click("shopkeep.run.0", "product ebook")
+    assert "The Indie Maker's Handbook" in everything_said(await slack.answer(clicked.name))
+    assert lines == ['invoices "last quarter"', "product ebook"]
