@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts import confirmations
 from core.kernel.errors import PortalError
 from core.kernel.portal import Portal
+from core.kernel.validation import reason
 from handlers import commands as _commands  # noqa: F401 - registers every command
 from handlers.context import Caller, Context
 from handlers.parser import Invocation
@@ -170,7 +171,7 @@ class Dispatcher:
         try:
             arguments = command.parse_arguments(raw)
         except ValidationError as exc:
-            return Reply.error(f"{describe(exc)}\nUsage: `{command.usage}`"
+            return Reply.error(f"{describe(exc, command)}\nUsage: `{command.usage}`"
                                f" (send `help {command.name}` for more).")
         if command.access is Access.CUSTOMER and caller.customer_id is None:
             return Reply.error(LOGIN_HINT, title="Please sign in")
@@ -222,15 +223,30 @@ async def _round_trip(ctx: Context, arguments: Any) -> Reply:
     return reply
 
 
-def describe(error: ValidationError) -> str:
-    """One sentence per problem, naming the argument as the customer knows it."""
+def describe(error: ValidationError, command: Command) -> str:
+    """What is wrong with the arguments, in the product's words, with an example to copy.
+
+    Each problem names the argument as the usage line does and says what it should be (never
+    pydantic's own text); a value that does not have the expected form is explained by the
+    argument's help."""
+    fields = command.arguments.model_fields
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"])
+        name = str(item["loc"][0]) if item["loc"] else "arguments"
+        described = fields[name].description if name in fields else None
         if item["type"] == "missing":
-            parts.append(f"Missing {where}.")
+            parts.append(f"Missing {name}" + (f": {described}." if described else "."))
         elif item["type"] == "extra_forbidden":
-            parts.append(f"Unexpected {where!r}.")
+            parts.append(f"Unexpected {_cut(str(item['input'] if not item['loc'] else name))!r}: "
+                         f"`{command.name}` takes no more than that.")
+        elif item["type"] == "string_pattern_mismatch" and described:
+            parts.append(f"That {name} is not right: {described}.")
         else:
-            parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}.")
-    return " ".join(parts)
+            parts.append(f"The {name} {reason(item)}.")
+    example = f" For example: `{command.examples[0]}`." if command.examples else ""
+    return " ".join(parts) + example
+
+
+def _cut(word: str, limit: int = 40) -> str:
+    """A word as an answer may repeat it: never a whole page of it."""
+    return word if len(word) <= limit else word[: limit - 1] + "…"

@@ -253,3 +253,20 @@ async def test_a_request_whose_own_work_fails_is_told(demo_portal: Portal) -> No
     assert change.failures == ["change"]
     # The command's own unit of work had committed; the door's record was rolled back.
     assert await notes(demo_portal) == ["lost"]
+
+
+async def test_argument_errors_are_sentences_with_an_example(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    alice = await caller_for(demo_portal, "alice@example.com")
+    stranger = Caller(platform="console", account_id="someone")
+    for caller, line, expected in (
+            (stranger, "verify abc", "That code is not right: the 6-digit code from the email. "
+                                     "For example: `verify 123456`."),
+            (alice, "confirm 123", "The code must be at least 4 characters long."),
+            (alice, "orders page 0", "The page must be at least 1."),
+            (alice, "invoice", 'Missing which: a number like INV-2026-0007, a period like "March", or "last". '
+                               "For example: `invoice March`.")):
+        reply = await dispatcher.handle_line(caller, line)
+        text = reply.plain_text()
+        assert not reply.ok and expected in text, (line, text)
+        assert "should" not in text.lower() and "pattern" not in text and "^" not in text, text
