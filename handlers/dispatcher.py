@@ -177,7 +177,8 @@ class Dispatcher:
             return Reply.error(LOGIN_HINT, title="Please sign in")
         if shared is not None:
             try:
-                return await command.run(Context(self.portal, shared, caller, command, line), arguments)
+                ctx = Context(self.portal, shared, caller, command, line)
+                return await _in_their_time(ctx, await command.run(ctx, arguments))
             except PortalError as exc:
                 return Reply.error(exc.message)
             # Anything else undoes the shared transaction: every request in it is answered anew.
@@ -187,7 +188,7 @@ class Dispatcher:
                               confirmed=confirmed or policy is ChangePolicy.PRECONFIRMED)
                 if command.mutates and policy is ChangePolicy.ROUND_TRIP and not confirmed:
                     return await _round_trip(ctx, arguments)
-                reply = await command.run(ctx, arguments)
+                reply = await _in_their_time(ctx, await command.run(ctx, arguments))
                 if not reply.ok and command.mutates:
                     raise Refused(reply)
                 return reply
@@ -202,6 +203,16 @@ class Dispatcher:
             log.exception("command %r failed (ref %s)", command.name, reference)
             return Reply.error("Something went wrong on our side and nothing was changed. "
                                f"Please try again later (reference {reference}).")
+
+
+async def _in_their_time(ctx: Context, reply: Reply) -> Reply:
+    """Deadlines in the reply (link expiry, a confirmation's) are shown in the customer's time
+    zone; looked up only when the reply has one."""
+    timed = reply.confirmation is not None or any(link.expires_at for link in reply.links)
+    if timed and reply.timezone is None:
+        customer = await ctx.customer() if ctx.caller.customer_id is not None else None
+        reply.timezone = (customer.timezone if customer else None) or ctx.portal.settings.store.timezone
+    return reply
 
 
 def _only_reads(invocation: Invocation) -> bool:

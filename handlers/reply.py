@@ -79,6 +79,7 @@ class Reply:
     confirmation: Confirmation | None = None
     private: bool = True
     ok: bool = True
+    timezone: str | None = None  # the customer's, for deadlines shown as text (UTC when unknown)
 
     @classmethod
     def error(cls, message: str, *, title: str | None = None) -> Reply:

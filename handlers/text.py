@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from html import escape
 
+from core.kernel.formatting import moment
 from handlers.reply import Reply, Table
 
 CODE_SPAN = re.compile(r"`([^`]+)`")
@@ -47,7 +48,7 @@ def reply_text(reply: Reply, *, confirm_hint: str | None = None,
     for table in reply.tables:
         lines += ["", *table_lines(table)]
     for link in reply.links:
-        until = f" (valid until {link.expires_at:%Y-%m-%d %H:%M} UTC)" if link.expires_at else ""
+        until = f" (valid until {moment(link.expires_at, reply.timezone)})" if link.expires_at else ""
         lines += ["", f"{link.label}{until}:", f"  {link.url}"]
     if saved:
         lines += ["", "Saved:", *(f"  {path}" for path in saved)]
@@ -58,7 +59,7 @@ def reply_text(reply: Reply, *, confirm_hint: str | None = None,
     if reply.confirmation:
         hint = confirm_hint if confirm_hint is not None else (
             f"To go ahead, send `{reply.confirmation.typed}` (valid until "
-            f"{reply.confirmation.expires_at:%Y-%m-%d %H:%M} UTC).")
+            f"{moment(reply.confirmation.expires_at, reply.timezone)}).")
         if hint:
             lines += ["", hint]
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from bot.mail.headers import header_text
 from bot.mail.policy import confirmation_address
 from bot.mail.render import reply_html
 from core.kernel.cards import looks_like_card_number
+from core.kernel.formatting import moment
 from core.kernel.portal import Portal
 from core.mail import composing
 from handlers.reply import Reply
@@ -42,7 +43,7 @@ def _confirm_hint(portal: Portal, reply: Reply) -> str | None:
         return None
     return (f"To go ahead, reply to this message (the reply goes to a one-time address), or send "
             f"\"{reply.confirmation.typed}\" to {portal.settings.portal_address}. "
-            f"It expires {reply.confirmation.expires_at:%Y-%m-%d %H:%M} UTC.")
+            f"It expires {moment(reply.confirmation.expires_at, reply.timezone)}.")
 
 
 def compose(portal: Portal, original: EmailMessage, to: str, answer: Answer) -> EmailMessage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from core.kernel.formatting import moment
 from handlers.reply import Reply
 from handlers.text import html_inline
 
@@ -31,7 +32,7 @@ def reply_html(reply: Reply, *, confirm_hint: str | None = None) -> str:
     if reply.links:
         items = "".join(
             f"<li><a href='{escape(link.url, quote=True)}'>{escape(link.label)}</a>"
-            + (f" <small>(valid until {link.expires_at:%Y-%m-%d %H:%M} UTC)</small>"
+            + (f" <small>(valid until {moment(link.expires_at, reply.timezone)})</small>"
                if link.expires_at else "") + "</li>"
             for link in reply.links)
         parts.append(f"<ul>{items}</ul>")

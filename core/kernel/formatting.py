@@ -47,6 +47,11 @@ def date(moment: datetime, locale: str | None = None, tz: str | None = None) -> 
     return babel_date(moment.astimezone(zone(tz)), format="medium", locale=_locale(locale))
 
 
+def moment(at: datetime, tz: str | None = None) -> str:
+    """A point in time as a deadline reads: "2026-03-15 13:00 CET", in the customer's zone."""
+    return at.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def month_year(moment: datetime, locale: str | None = None) -> str:
     # A skeleton, not a pattern: languages that inflect month names get the stand-alone form.
     return format_skeleton("yMMMM", moment, locale=_locale(locale))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
 from core.kernel.portal import Portal
@@ -84,3 +86,15 @@ async def test_a_subscription_reads_the_same_in_orders_product_and_overview(demo
     assert overview.tables[0].rows[0][1:3] == ["Maker Pro Membership", said]
     [subscriptions] = [t for t in overview.tables if t.title == "Subscriptions"]
     assert subscriptions.rows == [["Maker Pro Membership", "Pro monthly", "ends 13.04.2026"]]
+
+
+async def test_link_expiry_is_shown_in_the_customers_time_zone(demo_portal: Portal) -> None:
+    alice = await caller_for(demo_portal, "alice@example.com")
+    async with demo_portal.db.unit_of_work() as session:
+        customer = await session.get(Customer, alice.customer_id)
+        assert customer is not None
+        customer.timezone = "Asia/Tokyo"
+    reply = await Dispatcher(demo_portal).handle_line(alice, "product ebook")
+    [link] = [item for item in reply.links if item.expires_at]
+    local = link.expires_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"valid until {local:%Y-%m-%d %H:%M} JST" in reply.plain_text()
