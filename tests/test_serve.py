@@ -17,7 +17,7 @@ from bot.serve import serve
 from config.settings import Settings, SettingsError, load_settings
 from core.kernel.db import Database
 from core.models import Base
-from tests.relay import free_port
+from tests.fakes.relay import free_port
 
 
 async def test_serve_demo_starts_answers_and_stops(settings_factory: Callable[..., Settings]) -> None:

@@ -10,8 +10,7 @@ from core.models import ChatLink
 from handlers.context import Context
 from handlers.registry import Access, Arguments, Registry, command
 from handlers.reply import Reply
-from tests.fakes.slack_api import FakeSlack
-from tests.slack.conftest import (
+from tests.doors.slack.conftest import (
     BOB_ID,
     CAROL_ID,
     Slack,
@@ -21,6 +20,7 @@ from tests.slack.conftest import (
     everything_said,
     latest_code,
 )
+from tests.fakes.slack_api import FakeSlack
 
 
 async def slack_links(portal: Portal) -> dict[str, int]:

@@ -14,7 +14,7 @@ from core.kernel.portal import Portal
 from handlers.context import Context
 from handlers.registry import REGISTRY, Access, Arguments, Command, NoArguments, command
 from handlers.reply import Reply
-from tests.discord.test_discord_door import Bot, connected, sign_in, synced_paths, text_of
+from tests.doors.discord.test_discord_door import Bot, connected, sign_in, synced_paths, text_of
 from tests.fakes.discord_api import DEFAULT_GUILD_ID
 from tests.fakes.discord_gateway import autocomplete_payload, deliver_interaction
 from tests.helpers import throwaway_commands

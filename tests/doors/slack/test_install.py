@@ -19,13 +19,7 @@ from config.settings import SettingsError
 from core.kernel.portal import Portal
 from core.models import ChatInstallation, ChatLink
 from tests.conftest import Clock
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_signing import (
-    app_home_opened_event,
-    app_uninstalled_event,
-    tokens_revoked_event,
-)
-from tests.slack.conftest import (
+from tests.doors.slack.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
     SECRET,
@@ -34,6 +28,12 @@ from tests.slack.conftest import (
     everything_said,
     latest_code,
     slack_portal,
+)
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_signing import (
+    app_home_opened_event,
+    app_uninstalled_event,
+    tokens_revoked_event,
 )
 
 REDIRECT = "http://portal.test/slack/oauth_redirect"

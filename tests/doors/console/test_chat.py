@@ -125,7 +125,7 @@ def shopkeep_process(data_dir: Path, *args: str, stdin: int | None = None) -> su
     env = {**os.environ, "SHOPKEEP_DATA_DIR": str(data_dir)}
     return subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", *args], env=env,
                             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=Path(__file__).parents[1])
+                            cwd=Path(__file__).parents[3])
 
 
 def test_chat_piped_into_head_stops_quietly(data_dir: Path) -> None:

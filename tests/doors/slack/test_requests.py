@@ -16,6 +16,7 @@ from handlers.context import Caller, Context
 from handlers.parser import Invocation
 from handlers.registry import Access, Arguments, Registry, command
 from handlers.reply import Attachment, Reply
+from tests.doors.slack.conftest import SECRET, Slack, StartSlack, everything_said
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (
     DEFAULT_TEAM_ID,
@@ -25,7 +26,6 @@ from tests.fakes.slack_signing import (
     signed_headers,
     slash_command_body,
 )
-from tests.slack.conftest import SECRET, Slack, StartSlack, everything_said
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
 

@@ -15,7 +15,7 @@ from bot.cli import run
 from bot.discord.door import DiscordDoor
 from config.settings import load_settings
 from core.kernel.portal import Portal
-from tests.discord.test_discord_door import MEMBERS_ROLE, Bot, sign_in
+from tests.doors.discord.test_discord_door import MEMBERS_ROLE, Bot, sign_in
 from tests.fakes.discord_api import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.discord_gateway import DEFAULT_USER_ID, running
 from tests.helpers import eventually

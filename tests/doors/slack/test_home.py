@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.doors.slack.conftest import CAROL_ID, Slack, everything_said
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import DEFAULT_USER_ID, app_home_opened_event
-from tests.slack.conftest import CAROL_ID, Slack, everything_said
 
 
 async def open_home(slack: Slack, fake: FakeSlack, user: str = DEFAULT_USER_ID) -> dict[str, Any]:

@@ -27,8 +27,8 @@ from handlers.context import Context
 from handlers.parser import Invocation
 from handlers.registry import Arguments, NoArguments, command
 from handlers.reply import Reply
+from tests.fakes.relay import CapturingRelay, free_port
 from tests.helpers import throwaway_commands
-from tests.relay import CapturingRelay, free_port
 
 PORTAL = "portal@shop.test"
 

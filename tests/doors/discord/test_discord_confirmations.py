@@ -19,7 +19,7 @@ from handlers.context import Context
 from handlers.registry import Arguments, command
 from handlers.reply import Reply
 from tests.conftest import Clock
-from tests.discord.test_discord_door import Bot, connected, sign_in, text_of
+from tests.doors.discord.test_discord_door import Bot, connected, sign_in, text_of
 from tests.fakes.discord_api import DEFAULT_GUILD_ID
 from tests.fakes.discord_gateway import DEFAULT_USER_ID, component_payload, deliver_interaction, running
 from tests.helpers import throwaway_commands

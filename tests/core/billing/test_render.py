@@ -1,7 +1,7 @@
 """The printed page itself: long invoices, names with punctuation, refund badges.
 
 (What the PDF says for issued orders, locales, yen and merchant templates is in
-tests/documents/test_documents.py; these render an unsaved document, no database involved.)
+tests/core/billing/test_documents.py; these render an unsaved document, no database involved.)
 """
 
 from __future__ import annotations

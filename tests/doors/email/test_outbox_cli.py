@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 from tests.conftest import TEST_SECRET
-from tests.relay import CapturingRelay
+from tests.fakes.relay import CapturingRelay
 
 
 async def shopkeep(env: dict[str, str], *args: str) -> str:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from bot.cli import main; main()", *args, env=env,
-        cwd=Path(__file__).parents[2], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        cwd=Path(__file__).parents[3], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     output, _ = await process.communicate()
     assert process.returncode == 0, output.decode()
     return output.decode()

@@ -15,8 +15,8 @@ from core.mail import composing, outbox, sending
 from core.models import OutboundMail
 from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 from tests.conftest import Clock
+from tests.fakes.relay import CapturingRelay
 from tests.helpers import eventually
-from tests.relay import CapturingRelay
 
 
 async def queue_messages(portal: Portal, count: int) -> None:

@@ -13,9 +13,9 @@ from pydantic import Field
 from handlers.context import Context
 from handlers.registry import REGISTRY, Arguments, Command
 from handlers.reply import Reply
+from tests.doors.slack.conftest import BOB_ID, Slack, buttons, everything_said
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import DEFAULT_USER_ID
-from tests.slack.conftest import BOB_ID, Slack, buttons, everything_said
 
 
 class PlanArguments(Arguments):
