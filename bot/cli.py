@@ -185,7 +185,7 @@ async def _outbox(portal: Portal, args: argparse.Namespace) -> int:
     async with portal.db.unit_of_work() as session:
         mails = await outbox.listing(session)
         counts = await outbox.counts(session)
-    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no mail yet")
+    print(_counted(counts))
     for mail in mails:
         when = (mail.sent_at or mail.created_at).strftime("%Y-%m-%d %H:%M")
         error = f"  ({mail.last_error})" if mail.last_error and mail.status != "sent" else ""
@@ -194,12 +194,17 @@ async def _outbox(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
+def _counted(counts: dict[str, int]) -> str:
+    """"3 queued, 12 sent": a mail queue at a glance."""
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no mail yet"
+
+
 async def _inbox(portal: Portal, args: argparse.Namespace) -> int:
     from core.mail import inbox
     async with portal.db.unit_of_work() as session:
         mails = await inbox.listing(session)
         counts = await inbox.counts(session)
-    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no mail yet")
+    print(_counted(counts))
     for mail in mails:
         when = (mail.processed_at or mail.received_at).strftime("%Y-%m-%d %H:%M")
         print(f"{mail.id:>5}  {mail.status:<10} {when}  {mail.envelope_from[:30]:<30} {mail.outcome or ''}")
