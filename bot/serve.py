@@ -30,6 +30,8 @@ log = logging.getLogger("shopkeep")
 
 async def serve(settings: Settings, *, with_demo: bool = False,
                 started: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
+    # aiosmtpd logs every SMTP command and every closed connection at INFO: not the service log.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     portal = Portal.open(settings)
     stop = stop or asyncio.Event()
     async with AsyncExitStack() as stack:

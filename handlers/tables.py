@@ -55,10 +55,15 @@ def licenses_table(licenses: Sequence[License], *, reveal: bool = False,
 
 
 def documents_table(documents: Sequence[Document], customer: Customer, *,
-                    heading: str = "Invoice", title: str | None = None) -> Table:
-    """Billing documents, one a row: number (under `heading`), date, total, status."""
-    return Table([heading, "Date", "Total", "Status"], [
-        [doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
-         formatting.money(doc.total, doc.currency, customer.locale), doc.status]
-        for doc in documents
-    ], title=title, numeric=(2,))
+                    heading: str = "Invoice", title: str | None = None,
+                    first_number: int | None = None) -> Table:
+    """Billing documents, one a row: number (under `heading`), date, total, status. With
+    `first_number`, a first column numbers the rows from it, as `invoice <n>` takes them."""
+    rows = [[doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
+             formatting.money(doc.total, doc.currency, customer.locale), doc.status]
+            for doc in documents]
+    if first_number is None:
+        return Table([heading, "Date", "Total", "Status"], rows, title=title, numeric=(2,))
+    return Table(["#", heading, "Date", "Total", "Status"],
+                 [[str(first_number + index), *row] for index, row in enumerate(rows)],
+                 title=title, numeric=(0, 3))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 import socket
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from core.models import Base
 from tests.fakes.relay import free_port
 
 
-async def test_serve_demo_starts_answers_and_stops(settings_factory: Callable[..., Settings]) -> None:
+async def test_serve_demo_starts_answers_and_stops(settings_factory: Callable[..., Settings],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     http, smtp = free_port(), free_port()
     settings = settings_factory(http_listen=f"127.0.0.1:{http}", smtp_listen=f"127.0.0.1:{smtp}")
     started, stop = asyncio.Event(), asyncio.Event()
@@ -34,6 +37,7 @@ async def test_serve_demo_starts_answers_and_stops(settings_factory: Callable[..
             return session.noop()[0]
 
     assert await asyncio.to_thread(greet) == 250
+    assert not [r for r in caplog.records if r.name == "mail.log"], "SMTP chatter is not in the log"
     stop.set()
     await asyncio.wait_for(task, 10)
 

@@ -7,7 +7,7 @@ import re
 from pydantic import Field
 
 from core.billing import queries
-from core.billing.periods import Period, PeriodError, parse_period
+from core.billing.periods import FIRST_YEAR, Period, PeriodError, parse_period
 from core.billing.render import filename, pdf_for
 from core.kernel import formatting
 from core.kernel.errors import InvalidInput, NotFound
@@ -20,6 +20,7 @@ from handlers.tables import documents_table
 
 PAGE_SIZE = 10
 MAX_ATTACHMENTS = 5
+ALL = Period("all", "all time")
 NUMBER = re.compile(r"^[A-Za-z]{2,5}-\d{4}-\d+$")
 NOUNS = {INVOICE: ("invoice", "invoices"), RECEIPT: ("receipt", "receipts")}
 
@@ -30,7 +31,8 @@ class ListArguments(Arguments):
 
 
 class DocumentArguments(Arguments):
-    which: str = Field(description='a number like INV-2026-0007, a period like "March", or "last"',
+    which: str = Field(description='a number like INV-2026-0007 or 2 (as `invoices` lists them), a period '
+                       'like "March", or "last"',
                        min_length=1, max_length=60, json_schema_extra={"suggest": "invoices"})
 
 
@@ -66,8 +68,11 @@ async def invoices(ctx: Context, args: ListArguments) -> Reply:
         return await _nothing_in(ctx, customer, INVOICE, period)
     more = len(found) > PAGE_SIZE
     title = "Your invoices" + ("" if period.kind == "all" else f": {period.label}")
-    reply = Reply(title=title, tables=[documents_table(found[:PAGE_SIZE], customer)])
-    reply.paragraphs.append("Send `invoice <number>` for the PDF, or `receipt <number>` for its receipt.")
+    title += f", page {page}" if page > 1 else ""
+    numbered = (page - 1) * PAGE_SIZE + 1 if period.kind == "all" else None
+    reply = Reply(title=title, tables=[documents_table(found[:PAGE_SIZE], customer, first_number=numbered)])
+    reply.paragraphs.append("Send `invoice <number>` for the PDF (`invoice 1` is the newest), or "
+                            "`receipt <number>` for its receipt.")
     if more:
         reply.choices.append(Choice("Older invoices", f"invoices {text} page {page + 1}".replace("  ", " ")))
     return reply
@@ -82,6 +87,14 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
             raise NotFound(f"You have no {singular} {which.strip().upper()}. Send `invoices` to see yours.")
         found = [document]
         label = document.number
+    elif which.strip().lstrip("#").isdecimal() and int(which.strip().lstrip("#")) < FIRST_YEAR:
+        # A list number, as `invoices` shows them (1 is the newest); four digits are a year.
+        position = int(which.strip().lstrip("#"))
+        found = await queries.in_period(ctx.session, customer.id, kind, ALL, limit=1,
+                                        offset=max(position - 1, 0)) if position > 0 else []
+        if not found:
+            raise NotFound(f"You have no {singular} number {position}. Send `{plural}` to see yours.")
+        label = found[0].number
     else:
         period = _period(customer, ctx, which)
         found = await queries.in_period(ctx.session, customer.id, kind, period)
@@ -100,7 +113,7 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
 
 
 @command("invoice", summary="Get invoice PDFs by number or period", slow=True,
-         examples=("invoice March", "invoice INV-2026-0007", "invoice last"))
+         examples=("invoice March", "invoice INV-2026-0007", "invoice 2", "invoice last"))
 async def invoice(ctx: Context, args: DocumentArguments) -> Reply:
     return await _documents(ctx, INVOICE, args.which)
 

@@ -60,7 +60,7 @@ async def build(ctx: Context) -> Reply:
             title="License seats"))
     invoices = await queries.latest(ctx.session, customer.id, INVOICE, LATEST_INVOICES)
     if invoices:
-        reply.tables.append(documents_table(invoices, customer, title="Latest invoices"))
+        reply.tables.append(documents_table(invoices, customer, title="Latest invoices", first_number=1))
     reply.choices.append(Choice("Orders", "orders"))
     if invoices:
         reply.choices.append(Choice("Invoices", "invoices"))

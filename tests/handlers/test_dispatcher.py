@@ -264,8 +264,8 @@ async def test_argument_errors_are_sentences_with_an_example(demo_portal: Portal
                                      "For example: `verify 123456`."),
             (alice, "confirm 123", "The code must be at least 4 characters long."),
             (alice, "orders page 0", "The page must be at least 1."),
-            (alice, "invoice", 'Missing which: a number like INV-2026-0007, a period like "March", or "last". '
-                               "For example: `invoice March`.")):
+            (alice, "invoice", "Missing which: a number like INV-2026-0007 or 2 (as `invoices` lists them), "
+                               'a period like "March", or "last". For example: `invoice March`.')):
         reply = await dispatcher.handle_line(caller, line)
         text = reply.plain_text()
         assert not reply.ok and expected in text, (line, text)

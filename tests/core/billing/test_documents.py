@@ -114,6 +114,22 @@ async def test_nobody_gets_another_customers_invoice_by_number(demo_portal: Port
     assert not receipt.attachments
 
 
+async def test_invoices_are_numbered_in_the_list_and_fetched_by_that_number(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    alice = await caller_for(demo_portal, "alice@example.com")
+    listing = await dispatcher.handle_line(alice, "invoices")
+    [table] = listing.tables
+    assert table.columns[0] == "#" and [row[0] for row in table.rows[:3]] == ["1", "2", "3"]
+    second = await dispatcher.handle_line(alice, "invoice 2")
+    assert second.ok and [a.filename for a in second.attachments] == [f"{table.rows[1][1]}.pdf"]
+    assert "no invoice number 99" in (await dispatcher.handle_line(alice, "invoice 99")).plain_text()
+    bob = await caller_for(demo_portal, "bob@example.com")
+    [bobs] = (await dispatcher.handle_line(bob, "invoice 1")).attachments
+    assert bobs.filename != second.attachments[0].filename, "numbers count the caller's own invoices"
+    page_two = await dispatcher.handle_line(alice, "invoices page 2")
+    assert page_two.title == "Your invoices, page 2" and page_two.tables[0].rows[0][0] == "11"
+
+
 async def test_the_pdf_says_who_what_and_how_much(demo_portal: Portal) -> None:
     alice = await caller_for(demo_portal, "alice@example.com")
     number = next(d.number for d in await invoices_of(demo_portal, "alice@example.com")
