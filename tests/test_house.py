@@ -5,6 +5,7 @@ imports another; the capability packages of core import each other without cycle
 from __future__ import annotations
 
 import ast
+import importlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -82,3 +83,9 @@ def test_core_packages_have_no_import_cycles() -> None:
 
     cycles = {" -> ".join(c) for p in list(graph) if (c := cycle_from(p))}
     assert cycles == set()
+
+
+@pytest.mark.parametrize("bench", sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py")))
+def test_every_benchmark_still_imports(bench: str) -> None:
+    # Benchmarks run outside the suite; a moved module must not break them unnoticed.
+    importlib.import_module(f"bench.{bench}")
