@@ -23,6 +23,10 @@ from config.settings import Settings, load_settings
 from core.kernel.db import Database
 from core.kernel.portal import Portal
 from core.models import Base
+from handlers.context import Context
+from handlers.registry import NoArguments, command
+from handlers.reply import Reply
+from tests.helpers import throwaway_commands
 
 POSTGRES_URL = os.environ.get("SHOPKEEP_TEST_POSTGRES_URL")
 TEST_SECRET = "test-secret-key-0123456789abcdef"
@@ -137,3 +141,15 @@ async def demo_portal(portal: Portal) -> Portal:
 
     await demo.seed(portal)
     return portal
+
+
+@pytest.fixture
+def broken_reader() -> Iterator[None]:
+    """A command `stats` that only reads and fails the way a bug would, mid-transaction."""
+    with throwaway_commands():
+
+        @command("stats", summary="A reader with a bug", reads_only=True)
+        async def stats(ctx: Context, args: NoArguments) -> Reply:
+            raise RuntimeError("a bug")
+
+        yield

@@ -195,17 +195,6 @@ class Asked:
         self.failures.append(self.name)
 
 
-@pytest.fixture
-def broken_reader() -> Iterator[None]:
-    with throwaway_commands():
-
-        @command("stats", summary="A reader with a bug", reads_only=True)
-        async def stats(ctx: Context, args: NoArguments) -> Reply:
-            raise RuntimeError("a bug")
-
-        yield
-
-
 @pytest.mark.usefixtures("note_commands", "broken_reader")
 async def test_reads_share_a_transaction_and_a_change_has_its_own(demo_portal: Portal) -> None:
     dispatcher = Dispatcher(demo_portal)

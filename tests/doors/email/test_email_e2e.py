@@ -25,7 +25,7 @@ from core.models import InboundMail
 from handlers import parser
 from handlers.context import Context
 from handlers.parser import Invocation
-from handlers.registry import Arguments, NoArguments, command
+from handlers.registry import Arguments, command
 from handlers.reply import Reply
 from tests.fakes.relay import CapturingRelay, free_port
 from tests.helpers import throwaway_commands
@@ -384,18 +384,6 @@ async def test_many_messages_at_once_are_each_kept_and_answered_once(desk: MailD
     await desk.deliver()
     assert sorted(str(m["In-Reply-To"]) for m in desk.relay.messages) == sorted(
         f"<burst{n}@example.com>" for n in range(12))
-
-
-@pytest.fixture
-def broken_reader() -> Iterator[None]:
-    """A command that only reads and fails the way a bug would, mid-transaction."""
-    with throwaway_commands():
-
-        @command("stats", summary="A reader with a bug", reads_only=True)
-        async def stats(ctx: Context, args: NoArguments) -> Reply:
-            raise RuntimeError("a bug")
-
-        yield
 
 
 @pytest.mark.usefixtures("note_command", "broken_reader")
