@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from core.kernel.cards import looks_like_card_number
+from core.kernel.validation import without_controls
 
 if TYPE_CHECKING:
     from handlers.registry import Command
@@ -32,6 +33,7 @@ class Invocation:
     @classmethod
     def parse(cls, line: str) -> Invocation:
         card = looks_like_card_number(line)
+        line = without_controls(line)  # nothing a person types; PostgreSQL refuses NUL
         tidy = " ".join(line.split())
         # People type "/shop orders" or "!orders" out of chat habit.
         tidy = re.sub(r"^[/!]\S*\s+(?=\S)", "", tidy) if tidy.startswith(("/shop", "!shop")) else tidy

@@ -6,6 +6,7 @@ door and the command line say instead what the value should be.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -65,3 +66,19 @@ def first_problem(exc: ValidationError) -> tuple[str, str]:
     """(the dotted field, what is wrong with it) of the first error."""
     error = exc.errors()[0]
     return ".".join(str(p) for p in error["loc"]), reason(error)
+
+
+# C0 control characters and DEL, but tab, line feed and carriage return: nothing a person types,
+# and PostgreSQL refuses NUL in text outright.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_controls(text: str) -> str:
+    return CONTROL.sub("", text)
+
+
+def no_controls(value: str | None) -> str | None:
+    """A pydantic validator: text with control characters is refused, not stored."""
+    if value is not None and CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value

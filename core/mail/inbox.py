@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.kernel.cards import looks_like_card_number, redact_card_numbers
 from core.kernel.portal import Portal
+from core.kernel.validation import without_controls
 from core.models import InboundMail, OutboundMail
 from core.models.mail import ANSWERED, IGNORED, PROCESSING, RECEIVED
 
@@ -37,10 +38,12 @@ def message_key(raw: bytes) -> str:
     parses nothing), because a malformed header must not stop a message from being kept."""
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     value = headers.get("Message-ID")
-    message_id = " ".join(str(value).split()) if value is not None else ""
+    # Bytes that are not UTF-8 stay in the key as replacement characters, never raw, and
+    # control characters not at all (PostgreSQL refuses NUL in text).
+    message_id = without_controls(" ".join(str(value or "").split()).encode(
+        "utf-8", "surrogateescape").decode("utf-8", "replace"))
     if message_id:
-        # Bytes that are not UTF-8 stay in the key as replacement characters, never raw.
-        return message_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:300]
+        return message_id[:300]
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 

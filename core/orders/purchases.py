@@ -18,6 +18,7 @@ from core.identity.customers import get_or_create, normalize_email
 from core.kernel import events
 from core.kernel.errors import Conflict, InvalidInput
 from core.kernel.portal import Portal
+from core.kernel.validation import no_controls
 from core.licenses.keys import new_key
 from core.mail import notifications
 from core.models import Entitlement, License, Order, OrderItem, Plan, Product, Subscription
@@ -38,6 +39,8 @@ class PurchaseItem(BaseModel):
     plan: str | None = Field(default=None, description="plan slug; the product's first plan if omitted")
     quantity: int = Field(default=1, gt=0, le=MAX_QUANTITY)
 
+    _plain = field_validator("product", "plan")(no_controls)
+
 
 class PurchaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -50,6 +53,8 @@ class PurchaseRequest(BaseModel):
     external_id: str = Field(min_length=1, max_length=200)
     time: datetime | None = None
     source: str = Field(default="api", max_length=30)
+
+    _plain = field_validator("name", "currency", "external_id", "source")(no_controls)
 
     @field_validator("email")
     @classmethod

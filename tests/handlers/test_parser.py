@@ -60,3 +60,8 @@ def test_mentions_replaced_keep_the_command() -> None:
     replaced = invocation.with_text("bob@example.com")
     assert replaced.command is not None and replaced.command is invocation.command
     assert replaced.line == "Help bob@example.com" and replaced.words == ("bob@example.com",)
+
+
+def test_control_characters_never_reach_a_command() -> None:
+    invocation = Invocation.parse("login carol\x00@example.com\x07")
+    assert invocation.word == "login" and invocation.text == "carol@example.com"

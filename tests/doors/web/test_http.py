@@ -115,6 +115,8 @@ async def test_two_purchases_of_a_new_customer_at_once_both_succeed(client: Test
     ({**PURCHASE, "time": "2026-03-01T10:00:00"}, "time"),
     ({**PURCHASE, "external_id": ""}, "external_id"),
     ({**PURCHASE, "amount": 2**70}, "amount"),
+    ({**PURCHASE, "external_id": "ord\u0000"}, "external_id"),  # PostgreSQL refuses NUL in text
+    ({**PURCHASE, "name": "Carol\u0007"}, "name"),
     ({**PURCHASE, "items": [{"product": "ebook", "quantity": 2**70}]}, "items.0.quantity"),
     ({**PURCHASE, "items": [{"product": "ebook"}] * 101}, "items"),
     ({**PURCHASE, "time": "2026-03-15T12:06:00Z"}, "time"),  # six minutes ahead of the clock
