@@ -10,6 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -183,31 +184,31 @@ async def _outbox(portal: Portal, args: argparse.Namespace) -> int:
         print(f"{count} message(s) retried, {sent} sent")
         return 0
     async with portal.db.unit_of_work() as session:
-        mails = await outbox.listing(session)
-        counts = await outbox.counts(session)
-    print(_counted(counts))
-    for mail in mails:
-        when = (mail.sent_at or mail.created_at).strftime("%Y-%m-%d %H:%M")
-        error = f"  ({mail.last_error})" if mail.last_error and mail.status != "sent" else ""
-        print(f"{mail.id:>5}  {mail.status:<8} {when}  {mail.kind:<7} {mail.recipient:<30} "
-              f"{mail.subject[:60]}{error}")
+        _show_queue(await outbox.counts(session), [
+            f"{mail.id:>5}  {mail.status:<8} {_when(mail.sent_at or mail.created_at)}  {mail.kind:<7} "
+            f"{mail.recipient:<30} {mail.subject[:60]}"
+            + (f"  ({mail.last_error})" if mail.last_error and mail.status != "sent" else "")
+            for mail in await outbox.listing(session)])
     return 0
 
 
-def _counted(counts: dict[str, int]) -> str:
-    """"3 queued, 12 sent": a mail queue at a glance."""
-    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no mail yet"
+def _show_queue(counts: dict[str, int], rows: list[str]) -> None:
+    """A mail queue at a glance ("3 queued, 12 sent"), then a line per message."""
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no mail yet")
+    for row in rows:
+        print(row)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 async def _inbox(portal: Portal, args: argparse.Namespace) -> int:
     from core.mail import inbox
     async with portal.db.unit_of_work() as session:
-        mails = await inbox.listing(session)
-        counts = await inbox.counts(session)
-    print(_counted(counts))
-    for mail in mails:
-        when = (mail.processed_at or mail.received_at).strftime("%Y-%m-%d %H:%M")
-        print(f"{mail.id:>5}  {mail.status:<10} {when}  {mail.envelope_from[:30]:<30} {mail.outcome or ''}")
+        _show_queue(await inbox.counts(session), [
+            f"{mail.id:>5}  {mail.status:<10} {_when(mail.processed_at or mail.received_at)}  "
+            f"{mail.envelope_from[:30]:<30} {mail.outcome or ''}" for mail in await inbox.listing(session)])
     return 0
 
 
