@@ -1,7 +1,10 @@
 """The outbox sender: hands due mail to the transport, one worker per process.
 
-Nothing is lost while the relay is down, and nothing is sent twice: a message is marked sent
-right after the relay accepted it.
+Nothing is lost while the relay is down. A message is marked sent in one short commit right
+after the relay's 250; SMTP has no two-phase commit, so a crash inside that window sends it once
+more after the restart, with the same Message-ID (receivers and threads treat it as the same
+message). Leases carry the sending process's identity: a restarted sender takes back at once
+what a dead process on this host held, instead of waiting for the lease to run out.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy import select, update
 
 from core.kernel.background import poll
 from core.kernel.portal import Portal
+from core.kernel.processes import THIS_PROCESS, is_gone
 from core.mail.transport import Transport
 from core.models import OutboundMail
 from core.models.mail import FAILED, QUEUED, SENDING, SENT
@@ -35,14 +39,35 @@ class OutboxSender:
     in one atomic UPDATE, so a message goes to one sender, and a sender that dies mid-way only
     delays its messages until the lease runs out."""
 
-    def __init__(self, portal: Portal, transport: Transport, batch: int = 20) -> None:
+    def __init__(self, portal: Portal, transport: Transport, batch: int = 20,
+                 identity: str = THIS_PROCESS) -> None:
         self.portal = portal
         self.transport = transport
         self.batch = batch
+        self.identity = identity
         self.wakeup = asyncio.Event()
+        self._reclaimed = False
+
+    async def reclaim_from_the_dead(self) -> int:
+        """Make due again what processes that are gone left leased; returns how many."""
+        async with self.portal.db.unit_of_work() as session:
+            holders = set(await session.scalars(select(OutboundMail.leased_by).distinct().where(
+                OutboundMail.status == SENDING, OutboundMail.leased_by.is_not(None))))
+            dead = [holder for holder in holders if holder and holder != self.identity and is_gone(holder)]
+            if not dead:
+                return 0
+            result = await session.execute(
+                update(OutboundMail).where(OutboundMail.status == SENDING, OutboundMail.leased_by.in_(dead))
+                .values(next_attempt_at=self.portal.now(), leased_by=None))
+        count = result.rowcount or 0  # type: ignore[attr-defined]
+        log.warning("took back %d message(s) left by a sender that stopped: %s", count, ", ".join(dead))
+        return count
 
     async def send_due(self) -> int:
         """Send every message that is due now; returns how many went out."""
+        if not self._reclaimed:
+            self._reclaimed = True
+            await self.reclaim_from_the_dead()
         sent = 0
         try:
             while claimed := await self._claim():
@@ -63,7 +88,7 @@ class OutboxSender:
             .limit(self.batch)
         )
         return await self.portal.db.claim(OutboundMail, due, status=SENDING, next_attempt_at=now + LEASE,
-                                          attempts=OutboundMail.attempts + 1)
+                                          attempts=OutboundMail.attempts + 1, leased_by=self.identity)
 
     async def _attempt(self, mail: OutboundMail) -> int:
         try:
@@ -74,7 +99,7 @@ class OutboxSender:
         async with self.portal.db.unit_of_work() as session:
             await session.execute(
                 update(OutboundMail).where(OutboundMail.id == mail.id)
-                .values(status=SENT, sent_at=self.portal.now(), last_error=None)
+                .values(status=SENT, sent_at=self.portal.now(), last_error=None, leased_by=None)
             )
         return 1
 
@@ -86,6 +111,7 @@ class OutboxSender:
             log.error("giving up on mail %s to %s: %s", mail.id, mail.recipient, error)
         else:
             values["status"] = QUEUED
+            values["leased_by"] = None
             values["next_attempt_at"] = self.portal.now() + backoff(mail.attempts)
             log.warning("mail %s to %s deferred (attempt %d): %s",
                         mail.id, mail.recipient, mail.attempts, error)

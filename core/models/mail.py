@@ -51,5 +51,8 @@ class OutboundMail(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(10), default=QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The process sending it (core.kernel.processes), so a restart can take back what a dead
+    # process held instead of waiting for its lease.
+    leased_by: Mapped[str | None] = mapped_column(String(120))
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]

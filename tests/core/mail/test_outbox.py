@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from adapters.mail.smtp_relay import SmtpRelay
 from bot.bootstrap import event_worker, outbox_sender
 from config.settings import Settings
+from core.kernel import processes
 from core.kernel.db import Database
 from core.kernel.portal import Portal
 from core.mail import composing, outbox, sending
@@ -128,3 +134,62 @@ async def test_a_purchase_wakes_the_outbox_through_its_event(demo_portal: Portal
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def a_gone_process() -> str:
+    """The identity of a sender on this host that has since exited."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    return f"{processes.HOST}:{child.stdout.strip()}:dead0001"
+
+
+class CrashAfterTheRelay:
+    """A transport that hands the message to the relay, then dies before shopkeep hears back."""
+
+    def __init__(self, relay: CapturingRelay, portal: Portal) -> None:
+        self.inner = SmtpRelay(relay.url, sender=portal.settings.portal_address)
+
+    async def send(self, mail: OutboundMail) -> None:
+        await self.inner.send(mail)
+        raise asyncio.CancelledError  # the process is killed right after the relay's 250
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_crash_after_the_relay_accepted_sends_at_most_once_more_with_the_same_id(
+        portal: Portal) -> None:
+    relay = CapturingRelay()
+    portal = relayed(portal, relay)
+    await queue_messages(portal, 3)
+    await relay.start()
+    try:
+        crashed = sending.OutboxSender(portal, CrashAfterTheRelay(relay, portal), identity=a_gone_process())
+        with pytest.raises(asyncio.CancelledError):
+            await crashed.send_due()
+        assert len(relay.messages) == 1
+        # Restarted at once, not two minutes later: the dead sender's leases are taken back.
+        assert await outbox_sender(portal).send_due() == 3
+    finally:
+        await relay.stop()
+    ids = [str(m["Message-ID"]) for m in relay.messages]
+    assert len(ids) == 4 and len(set(ids)) == 3, "one message twice, with the same Message-ID"
+    assert sorted(str(m["Subject"]) for m in relay.messages).count("Hello 0") == 2
+
+
+async def test_leases_of_a_dead_process_are_taken_back_at_start_up(portal: Portal) -> None:
+    await queue_messages(portal, 5)
+    dead = sending.OutboxSender(portal, outbox_sender(portal).transport, identity=a_gone_process())
+    assert len(await dead._claim()) == 5  # claimed, then the process died
+    assert await outbox_sender(portal).send_due() == 5, "sent at once, not after the lease"
+
+
+async def test_leases_of_a_live_sender_are_left_alone(portal: Portal) -> None:
+    await queue_messages(portal, 3)
+    alive = sending.OutboxSender(portal, outbox_sender(portal).transport,
+                                 identity=f"{processes.HOST}:{os.getppid()}:alive001")
+    assert len(await alive._claim()) == 3
+    another_host = sending.OutboxSender(portal, outbox_sender(portal).transport, identity="elsewhere:1:x")
+    await queue_messages(portal, 2)
+    assert len(await another_host._claim()) == 2
+    assert await outbox_sender(portal).send_due() == 0, "their leases are still running"
