@@ -28,6 +28,8 @@ CARD_REFUSAL = ("That looks like a card number. Please never send card details h
                 "methods are changed on the payment provider's secure page (`payment`). "
                 "Nothing you sent was stored.")
 
+SHOWN_WORD = 40  # an unknown word is repeated up to this many characters
+WHERE = {"console": "in the console", "discord": "in Discord", "slack": "in Slack", "email": "by email"}
 
 # A page built from what the caller may see, like the overview the App Home shows.
 View = Callable[[Context], Awaitable[Reply]]
@@ -140,8 +142,15 @@ class Dispatcher:
                                policy=policy, confirmed=False, shared=shared)
 
     def unknown(self, word: str, caller: Caller) -> Reply:
+        """The answer to a word that is no command on the caller's door: where it works if
+        another door offers it, else the closest commands here."""
+        known = self.registry.get(word) if word else None
+        if known is not None and known.platforms and not known.offered_on(caller.platform):
+            return Reply.error(known.elsewhere or _works_only_on(known))
         hint = self.registry.suggestions(word, caller.platform) if word else []
-        said = f"I don't know the command {word!r}." if word else "Send a command."
+        # Whatever was typed, the answer stays a sentence: a pasted page is not repeated.
+        shown = word if len(word) <= SHOWN_WORD else word[:SHOWN_WORD - 1] + "…"
+        said = f"I don't know the command {shown!r}." if word else "Send a command."
         if hint:
             return Reply.error(f"{said} Did you mean {' or '.join(f'`{h}`' for h in hint)}?")
         return Reply.error(f"{said} Send `help` to see what you can do.")
@@ -201,6 +210,12 @@ class Dispatcher:
             log.exception("command %r failed (ref %s)", command.name, reference)
             return Reply.error("Something went wrong on our side and nothing was changed. "
                                f"Please try again later (reference {reference}).")
+
+
+def _works_only_on(command: Command) -> str:
+    doors = [WHERE.get(door, f"in {door}") for door in command.platforms or ()]
+    listed = doors[0] if len(doors) == 1 else f"{', '.join(doors[:-1])} or {doors[-1]}"
+    return f"`{command.name}` works only {listed}."
 
 
 def _only_reads(invocation: Invocation) -> bool:
