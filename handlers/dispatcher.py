@@ -20,6 +20,7 @@ from handlers.context import Caller, Context
 from handlers.parser import Invocation
 from handlers.registry import REGISTRY, Access, Command, NoArguments, Registry
 from handlers.reply import Confirmation, Refused, Reply
+from handlers.text import clipped
 
 log = logging.getLogger("shopkeep.dispatch")
 
@@ -29,6 +30,8 @@ CARD_REFUSAL = ("That looks like a card number. Please never send card details h
                 "methods are changed on the payment provider's secure page (`payment`). "
                 "Nothing you sent was stored.")
 
+SHOWN_WORD = 40  # an unknown word is repeated up to this many characters
+WHERE = {"console": "in the console", "discord": "in Discord", "slack": "in Slack", "email": "by email"}
 
 # A page built from what the caller may see, like the overview the App Home shows.
 View = Callable[[Context], Awaitable[Reply]]
@@ -141,8 +144,15 @@ class Dispatcher:
                                policy=policy, confirmed=False, shared=shared)
 
     def unknown(self, word: str, caller: Caller) -> Reply:
+        """The answer to a word that is no command on the caller's door: where it works if
+        another door offers it, else the closest commands here."""
+        known = self.registry.get(word) if word else None
+        if known is not None and known.platforms and not known.offered_on(caller.platform):
+            return Reply.error(known.elsewhere or _works_only_on(known))
         hint = self.registry.suggestions(word, caller.platform) if word else []
-        said = f"I don't know the command {word!r}." if word else "Send a command."
+        # Whatever was typed, the answer stays a sentence: a pasted page is not repeated.
+        shown = clipped(word, SHOWN_WORD)
+        said = f"I don't know the command {shown!r}." if word else "Send a command."
         if hint:
             return Reply.error(f"{said} Did you mean {' or '.join(f'`{h}`' for h in hint)}?")
         return Reply.error(f"{said} Send `help` to see what you can do.")
@@ -215,6 +225,12 @@ async def _in_their_time(ctx: Context, reply: Reply) -> Reply:
     return reply
 
 
+def _works_only_on(command: Command) -> str:
+    doors = [WHERE.get(door, f"in {door}") for door in command.platforms or ()]
+    listed = doors[0] if len(doors) == 1 else f"{', '.join(doors[:-1])} or {doors[-1]}"
+    return f"`{command.name}` works only {listed}."
+
+
 def _only_reads(invocation: Invocation) -> bool:
     """Whether running it writes nothing: refused and unknown lines run nothing at all."""
     command = invocation.command
@@ -248,7 +264,8 @@ def describe(error: ValidationError, command: Command) -> str:
         if item["type"] == "missing":
             parts.append(f"Missing {name}" + (f": {described}." if described else "."))
         elif item["type"] == "extra_forbidden":
-            parts.append(f"Unexpected {_cut(str(item['input'] if not item['loc'] else name))!r}: "
+            extra = clipped(str(item["input"] if not item["loc"] else name), SHOWN_WORD)
+            parts.append(f"Unexpected {extra!r}: "
                          f"`{command.name}` takes no more than that.")
         elif item["type"] == "string_pattern_mismatch" and described:
             parts.append(f"That {name} is not right: {described}.")
@@ -256,8 +273,3 @@ def describe(error: ValidationError, command: Command) -> str:
             parts.append(f"The {name} {reason(item)}.")
     example = f" For example: `{command.examples[0]}`." if command.examples else ""
     return " ".join(parts) + example
-
-
-def _cut(word: str, limit: int = 40) -> str:
-    """A word as an answer may repeat it: never a whole page of it."""
-    return word if len(word) <= limit else word[: limit - 1] + "…"

@@ -55,6 +55,9 @@ class Command:
     examples: tuple[str, ...] = ()
     details: str | None = None
     platforms: tuple[str, ...] | None = None  # None: every front door
+    # What a front door that does not offer it says instead ("by email you need no sign-in");
+    # None: the dispatcher names the doors where it works.
+    elsewhere: str | None = None
     # What customers do with it: the handler's module (orders, documents, sign_in, ...).
     # Front doors that group commands (Discord's subcommand groups) group by it.
     capability: str = ""
@@ -148,7 +151,7 @@ def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             access: Access = Access.CUSTOMER, mutates: bool = False, reads_only: bool = False,
             slow: bool = False,
             examples: tuple[str, ...] = (), platforms: tuple[str, ...] | None = None,
-            registry: Registry = REGISTRY) -> Callable[[Handler], Handler]:
+            elsewhere: str | None = None, registry: Registry = REGISTRY) -> Callable[[Handler], Handler]:
     """Register a handler `async def run(ctx: Context, args: SomeArguments) -> Reply`."""
 
     def register(function: Handler) -> Handler:
@@ -161,7 +164,7 @@ def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             name=name, summary=summary, run=function, arguments=arguments, aliases=aliases,
             access=access, mutates=mutates, reads_only=reads_only, slow=slow, examples=examples,
             details=inspect.cleandoc(function.__doc__) if function.__doc__ else None,
-            platforms=platforms, capability=function.__module__.rpartition(".")[2],
+            platforms=platforms, elsewhere=elsewhere, capability=function.__module__.rpartition(".")[2],
         ))
         return function
 

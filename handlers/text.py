@@ -20,6 +20,11 @@ def html_inline(text: str) -> str:
     return CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", escape(text))
 
 
+def clipped(text: str, limit: int) -> str:
+    """Text as an answer may repeat it: a pasted page is not sent back whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def table_lines(table: Table, *, with_title: bool = True) -> list[str]:
     """A table as aligned monospace lines: header, rule, rows."""
     widths = [len(c) for c in table.columns]

@@ -17,11 +17,13 @@ from core.kernel.cards import looks_like_card_number
 from core.kernel.formatting import moment
 from core.kernel.portal import Portal
 from core.mail import composing
-from handlers.reply import Reply
+from handlers.reply import Choice, Reply
 from handlers.text import reply_text
 
 SHORT_HELP = ("Write one command per line, in the subject or at the top of the message, for "
               "example \"orders\", \"product 1\" or \"help\".")
+QUESTION = ("Thanks for writing! This address answers commands, one per line in the subject or "
+            "at the top of a message, and we found none in yours. Send any of these to start:")
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Answer:
     sections: list[tuple[str, Reply]] = field(default_factory=list)  # (command line, reply)
     ignored: list[str] = field(default_factory=list)
     notice: str | None = None  # a message that replaces the sections (no account, limits)
+    # The message held no command: the commands to send instead, and no short help.
+    suggested: list[Choice] = field(default_factory=list)
 
     @property
     def confirmation_token(self) -> str | None:
@@ -60,11 +64,18 @@ def compose(portal: Portal, original: EmailMessage, to: str, answer: Answer) -> 
         text_parts.append(f"> {line}\n\n{reply_text(reply, confirm_hint=hint)}")
         html_parts.append(f"<p style='color:#6b7280;margin:18px 0 0'>&gt; {escape(line)}</p>"
                           + reply_html(reply, confirm_hint=hint))
+    if answer.suggested:
+        width = max(len(choice.command) for choice in answer.suggested)
+        text_parts.append(QUESTION + "\n\n" + "\n".join(
+            f"  {choice.command.ljust(width)}   {choice.label}" for choice in answer.suggested))
+        html_parts.append(f"<p>{escape(QUESTION)}</p><ul>" + "".join(
+            f"<li><code>{escape(choice.command)}</code>: {escape(choice.label)}</li>"
+            for choice in answer.suggested) + "</ul>")
     if answer.ignored:
         text_parts.append("Not understood or ignored:\n" + "\n".join(f"  {line}" for line in answer.ignored))
         html_parts.append("<p><b>Not understood or ignored:</b></p><ul>" + "".join(
             f"<li><code>{escape(line)}</code></li>" for line in answer.ignored) + "</ul>")
-    if not answer.notice:
+    if not answer.notice and not answer.suggested:
         text_parts.append(f"-- \n{SHORT_HELP}\nSend \"help\" for everything you can do.")
         html_parts.append(f"<hr><p style='color:#6b7280'>{escape(SHORT_HELP)} Send "
                           "<code>help</code> for everything you can do.</p>")

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 import html2text
 from mailparser_reply.parser import EmailMessage as ReplyFragments
+from pydantic import ValidationError
 
 from bot.mail.headers import header_text
 from handlers.parser import Invocation
@@ -38,6 +39,11 @@ HTML_QUOTE_START = re.compile(
 MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>])")
 # Only the top of a message can hold commands; the rest is never read, so never parsed.
 READ_AT_MOST = 20_000
+# Words of a sentence about oneself, which no command's arguments need ("Cancel my order").
+PERSONAL_WORDS = {"i", "i'm", "i’m", "me", "my", "mine", "we", "our", "us", "you", "your"}
+# A subject may give a command a few more words than it has arguments ("invoices last quarter
+# page 2"); past that it is a sentence that happens to start with a command word.
+SPARE_SUBJECT_WORDS = 3
 
 
 @dataclass
@@ -46,6 +52,11 @@ class MailCommands:
     ignored: list[Invocation] = field(default_factory=list)  # read, but not commands or past the limits
     unread: int = 0  # lines past the limits, not even read
     subject_command: Invocation | None = None
+
+    @property
+    def question(self) -> bool:
+        """Nothing in the message is a command: it is a question, not a list of commands."""
+        return not self.commands
 
 
 def html_to_text(html: str) -> str:
@@ -125,13 +136,54 @@ def _unread(lines: list[str]) -> int:
     return count
 
 
+def is_subject_command(invocation: Invocation) -> bool:
+    """Whether a subject is a command rather than a sentence starting with a command word.
+
+    A body line is a command when its first word is one (a wrong argument gets the command's
+    usage), because customers write commands there on purpose. A subject is what mail clients
+    ask for first, so people write sentences there ("my stuff", "Cancel my order", "Payment
+    failed"). It counts only when all of it is a command:
+
+    - its first word is a command here, and the rest are valid arguments by the command's own
+      argument model (checked without running it): "orders", "invoice March", "orders page 2"
+      count; "my stuff" (`my` is `orders`, which takes a page number) and "Payment failed"
+      (`payment` takes no words) do not;
+    - and it shows no sign of a sentence: an argument ending in "?", a word about oneself
+      ("my", "I", "your"; "Cancel my order" names a product by the argument model's lights),
+      or more than SPARE_SUBJECT_WORDS words beyond the command's argument fields.
+
+    Whether an argument names something the customer owns is left to the command: a subject
+    like "product Pixel Studio" is read and answered, "Not found" included. A subject that
+    looks like a card number counts when its first word is a command, so the customer is told
+    it was refused; its arguments are never kept, so never checked.
+    """
+    command = invocation.command
+    if command is None:
+        return False
+    if invocation.card:
+        return True
+    words = invocation.words
+    if len(words) > len(command.arguments.model_fields) + SPARE_SUBJECT_WORDS:
+        return False
+    if any(word.endswith("?") or word.strip(".,;:!").casefold() in PERSONAL_WORDS for word in words):
+        return False
+    try:
+        command.parse_arguments(words)
+    except ValidationError:
+        return False
+    return True
+
+
 def read_commands(message: EmailMessage, *, parse: Callable[[str], Invocation],
+                  elsewhere: Callable[[Invocation], bool] = lambda _: False,
                   max_lines: int = 10, max_unknown: int = 5) -> MailCommands:
-    """Commands in the subject (if it starts with one) and in the body, one per line. `parse`
-    turns a line into an invocation with its command resolved (None: not a command here)."""
+    """Commands in the subject (if all of it is one, see `is_subject_command`) and in the body,
+    one per line. `parse` turns a line into an invocation with its command resolved (None: not
+    a command here); `elsewhere` says whether such a line names a command another front door
+    offers, which is answered (with where it works) instead of being ignored."""
     found = MailCommands()
     subject = clean_subject(header_text(message, "Subject"))
-    if subject and (invocation := parse(subject)).command is not None:
+    if subject and is_subject_command(invocation := parse(subject)):
         found.subject_command = invocation
         found.commands.append(invocation)
 
@@ -151,7 +203,7 @@ def read_commands(message: EmailMessage, *, parse: Callable[[str], Invocation],
                 found.unread = rest
             break
         invocation = parse(line)
-        if invocation.command is None:
+        if invocation.command is None and (invocation.card or not elsewhere(invocation)):
             unknown += 1
             found.ignored.append(invocation)
             continue

@@ -30,7 +30,8 @@ from handlers.callers import caller_in
 from handlers.context import Caller
 from handlers.dispatcher import ChangePolicy, Dispatcher, Run
 from handlers.parser import Invocation
-from handlers.reply import answer_line
+from handlers.reply import Choice, answer_line
+from handlers.text import clipped
 
 log = logging.getLogger("shopkeep.mail")
 
@@ -43,6 +44,9 @@ LIMIT_NOTICE = ("You have sent more than {limit} messages in the last hour, so w
                 "write again in an hour.")
 PLATFORM = "email"
 PURGE_EVERY = timedelta(hours=1)  # how often old received mail is emptied (mail_retention_days)
+# What a mail without any command is offered instead: the commands most people write for.
+SUGGESTED = ("orders", "invoices", "help")
+SHOWN_LINE = 80  # an ignored line is repeated up to this many characters
 
 
 @dataclass
@@ -132,12 +136,19 @@ class MailWorker:
             reading.invocations = [self._invocation(answer_line(reading.token, accept=True))]
             return reading
         reading.commands = read_commands(message, parse=self._invocation,
+                                         elsewhere=self._offered_elsewhere,
                                          max_lines=settings.mail_max_lines)
-        reading.invocations = reading.commands.commands or [self._invocation("help")]
+        # A mail with no command runs nothing: it is answered as a question.
+        reading.invocations = reading.commands.commands
         return reading
 
     def _invocation(self, line: str) -> Invocation:
         return self.dispatcher.invocation(line, PLATFORM)
+
+    def _offered_elsewhere(self, invocation: Invocation) -> bool:
+        """`login` by email: a command of the chat doors, answered with where it works."""
+        command = self.dispatcher.registry.get(invocation.word) if invocation.word else None
+        return command is not None and bool(command.platforms)
 
     async def answer(self, reading: Reading, session: AsyncSession, run: Run) -> None:
         """Decide and queue the one reply (or none) to a message, and mark it done, in `session`."""
@@ -175,15 +186,27 @@ class MailWorker:
         # The token is not repeated: the answer says "confirm", as the customer never typed it.
         shown = ["confirm"] if reading.token else [invocation.shown for invocation in reading.invocations]
         answer.sections.extend(zip(shown, replies, strict=True))
+        if not reading.token and reading.commands.question:
+            self._answer_question(reading.commands, answer)
+            return
         answer.ignored = [self._with_suggestion(invocation) for invocation in reading.commands.ignored]
         if reading.commands.unread:
             answer.ignored.append(f"(the remaining {reading.commands.unread} lines were not read)")
 
+    def _answer_question(self, found: MailCommands, answer: Answer) -> None:
+        """No line is a command: offer the few commands most people want, not a list of every
+        line we could not read. Only a card number is still said to be refused."""
+        registry = self.dispatcher.registry
+        answer.suggested = [Choice(command.summary, command.name) for name in SUGGESTED
+                            if (command := registry.offered(name, PLATFORM)) is not None]
+        answer.ignored = [invocation.shown for invocation in found.ignored if invocation.card]
+
     def _with_suggestion(self, invocation: Invocation) -> str:
         if invocation.card or invocation.command is not None or not invocation.word:
-            return invocation.shown
+            return clipped(invocation.shown, SHOWN_LINE)
         close = self.dispatcher.registry.suggestions(invocation.word, PLATFORM)
-        return f"{invocation.line}   (did you mean \"{close[0]}\"?)" if close else invocation.line
+        line = clipped(invocation.line, SHOWN_LINE)
+        return f"{line}   (did you mean \"{close[0]}\"?)" if close else line
 
     async def _allowance(self, session: AsyncSession, to: str) -> str | None:
         """"reply" under the hourly limit, "limit_notice" once when it is reached, else None."""

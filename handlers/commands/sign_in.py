@@ -14,6 +14,9 @@ from handlers.reply import Reply
 
 # By email the sender's mailbox is the identity, so signing in makes no sense there.
 CHAT_DOORS = ("console", "discord", "slack")
+NO_SIGN_IN_BY_EMAIL = "By email you need no sign-in: we know you by the address you write from."
+NO_SIGN_OUT_BY_EMAIL = ("By email there is nothing to sign out of: we know you by the address "
+                        "you write from.")
 
 
 class LoginArguments(Arguments):
@@ -21,7 +24,8 @@ class LoginArguments(Arguments):
 
 
 @command("login", summary="Get a one-time sign-in code by email", access=Access.ANYONE,
-         aliases=("signin",), examples=("login alice@example.com",), platforms=CHAT_DOORS)
+         aliases=("signin",), examples=("login alice@example.com",), platforms=CHAT_DOORS,
+         elsewhere=NO_SIGN_IN_BY_EMAIL)
 async def login(ctx: Context, args: LoginArguments) -> Reply:
     """We email a 6-digit code to the address. It works once, for ten minutes."""
     current = await ctx.customer() if ctx.caller.customer_id is not None else None
@@ -48,7 +52,7 @@ class VerifyArguments(Arguments):
 
 
 @command("verify", summary="Finish signing in with the code from the email", access=Access.ANYONE,
-         examples=("verify 123456",), platforms=CHAT_DOORS)
+         examples=("verify 123456",), platforms=CHAT_DOORS, elsewhere=NO_SIGN_IN_BY_EMAIL)
 async def verify(ctx: Context, args: VerifyArguments) -> Reply:
     result = await codes.verify_code(ctx.session, ctx.portal, code=args.code,
                                         caller=ctx.caller.key)
@@ -72,7 +76,7 @@ async def verify(ctx: Context, args: VerifyArguments) -> Reply:
 
 
 @command("logout", summary="Unlink this chat account from your customer account",
-         aliases=("signout",), platforms=CHAT_DOORS)
+         aliases=("signout",), platforms=CHAT_DOORS, elsewhere=NO_SIGN_OUT_BY_EMAIL)
 async def logout(ctx: Context, args: NoArguments) -> Reply:
     customer = await ctx.customer()
     if ctx.caller.platform in LINKED_PLATFORMS:

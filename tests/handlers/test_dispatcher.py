@@ -137,6 +137,20 @@ async def test_messages_for_people(demo_portal: Portal) -> None:
     assert "login you@example.com" in signed_out.plain_text()
 
 
+async def test_unknown_words_are_cut_short_and_commands_of_other_doors_say_where_they_work(
+        demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    console = Caller(platform="console", account_id="x")
+    pasted = (await dispatcher.handle_line(console, "x" * 5000 + " and more")).plain_text()
+    assert f"I don't know the command '{'x' * 39}…'." in pasted and len(pasted) < 120
+    invite = await dispatcher.handle_line(console, "invite 4")
+    assert not invite.ok and invite.plain_text() == "`invite` works only in Discord."
+    alice = await caller_for(demo_portal, "alice@example.com", platform="email")
+    login = await dispatcher.handle_line(alice, "login alice@example.com")
+    assert login.plain_text() == ("By email you need no sign-in: we know you by the address you "
+                                  "write from.")
+
+
 def test_command_arguments_come_from_free_text() -> None:
     product = REGISTRY.get("show")
     assert product is not None and product.name == "product"

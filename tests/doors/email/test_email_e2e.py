@@ -171,7 +171,7 @@ async def test_outlook_original_message_and_reply_with_nothing_above_the_quote(d
     assert "> orders" in reply and "> product 3" not in reply
     nothing = original.split("-----Original Message-----\r\n", 1)[1]
     reply = text(await desk.exchange(mail(nothing, subject="RE: your message")))
-    assert "> product 3" not in reply and "> help" in reply  # nothing to run: short help
+    assert "> product 3" not in reply and "we found none in yours" in reply  # nothing to run
 
 
 async def test_product_and_help_and_a_suggestion(desk: MailDesk) -> None:
@@ -179,6 +179,29 @@ async def test_product_and_help_and_a_suggestion(desk: MailDesk) -> None:
     assert "> product pixel-studio" in reply and "Pixel Studio" in reply
     assert "> help" in reply and "orders" in reply.split("> help", 1)[1]
     assert 'ordrs   (did you mean "orders"?)' in reply
+
+
+async def test_a_mail_without_commands_is_a_question_answered_with_three_commands(desk: MailDesk) -> None:
+    question = ("Hi,\n\nI bought the handbook last week but cannot find the download.\n"
+                "Ordrs or invoices, where do I look?\n\nAlice\n")
+    reply = await desk.exchange(mail(question, subject="Hi there"))  # one reply
+    said = text(reply)
+    assert "Thanks for writing!" in said
+    suggested = [line.split()[0] for line in said.splitlines() if line.startswith("  ")]
+    assert suggested == ["orders", "invoices", "help"]
+    html = reply.get_body(preferencelist=("html",))
+    assert html is not None and "<code>invoices</code>" in str(html.get_content())
+    assert "did you mean" not in said.lower() and "Not understood" not in said
+    assert "What you can do" not in said and "What it does" not in said  # not the full help
+    assert "Ordrs" not in said and "> " not in said  # nothing of the question is repeated
+
+
+async def test_sign_in_by_email_is_told_the_address_is_enough(desk: MailDesk) -> None:
+    said = text(await desk.exchange(mail("login alice@example.com\nverify 123456\norders\n")))
+    assert "> login alice@example.com" in said and "> verify 123456" in said
+    assert said.count("By email you need no sign-in: we know you by the address you write from.") == 2
+    assert "don't know the command" not in said and "Not understood" not in said
+    assert "Pixel Studio Pro" in said  # the orders after it still ran
 
 
 async def test_card_numbers_never_come_back_by_email(desk: MailDesk) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -9,8 +10,12 @@ from email.policy import default
 import pytest
 
 from bot.mail.reading import MailCommands, clean_subject, html_to_text, read_commands
+from handlers.commands.orders import ProductArguments
+from handlers.context import Context
 from handlers.parser import Invocation
-from handlers.registry import REGISTRY
+from handlers.registry import REGISTRY, NoArguments, command
+from handlers.reply import Reply
+from tests.helpers import throwaway_commands
 
 KNOWN = {"orders", "product", "help", "invoice", "confirm", "reveal"}
 
@@ -243,3 +248,49 @@ def test_login_is_not_offered_by_email() -> None:
 def test_subject_prefix_cleaning_leaves_words_alone() -> None:
     assert clean_subject("Re: Fwd: [Shop]  invoice   March") == "invoice March"
     assert clean_subject("Rebate question") == "Rebate question"
+
+
+def subject_command(subject: str) -> str | None:
+    found = read_commands(parse(plain("", subject=subject)), parse=by_email)
+    return found.subject_command.line if found.subject_command else None
+
+
+def test_the_subject_is_a_command_only_when_all_of_it_is_one() -> None:
+    for subject in ("orders", "Re: orders", "invoices", "invoice March", "orders page 2", "my",
+                    "invoices last quarter page 2", "help product", "?"):
+        assert subject_command(subject) == clean_subject(subject), subject
+    # `my` is `orders`, which takes a page number; the rest are sentences after a command word.
+    for subject in ("my stuff", "My orders", "orders please", "Invoice for March?",
+                    "invoice I never got", "product Pixel Studio crashes on startup since the update"):
+        assert subject_command(subject) is None, subject
+    # The rule never turns away a command written the way `help` shows it.
+    examples = [e for c in REGISTRY.commands("email") for e in c.examples]
+    assert len(examples) > 10 and [e for e in examples if subject_command(e) != e] == []
+
+
+@pytest.fixture
+def everyday_words_as_commands() -> Iterator[None]:
+    """Commands named like the first word of everyday subjects."""
+    with throwaway_commands():
+
+        @command("cancel", summary="Cancel a subscription", mutates=True)
+        async def cancel(ctx: Context, args: ProductArguments) -> Reply:
+            return Reply.text("cancelled")
+
+        @command("payment", summary="Change your payment method", mutates=True)
+        async def payment(ctx: Context, args: NoArguments) -> Reply:
+            return Reply.text("payment")
+
+        yield
+
+
+@pytest.mark.usefixtures("everyday_words_as_commands")
+def test_a_sentence_that_starts_with_a_command_word_is_not_a_command() -> None:
+    assert subject_command("Cancel my order") is None
+    assert subject_command("Re: Payment failed") is None
+    assert subject_command("Cancel your subscription?") is None
+    assert subject_command("cancel Pixel Studio") == "cancel Pixel Studio"
+    assert subject_command("Re: payment") == "payment"
+    # Not read as a command, the subject is not reported as a line we did not understand either.
+    found = read_commands(parse(plain("orders\n", subject="Cancel my order")), parse=by_email)
+    assert lines(found.commands) == ["orders"] and found.ignored == []
