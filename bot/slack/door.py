@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.blocks import ACTION_PATTERN, CANCEL, CONFIRM, LINK, RUN, BlockKit, action_kind
+from bot.slack.identity import BotIdentity
 from bot.slack.pacing import AckFirst
 from bot.slack.stores import PLATFORM, DeliveryLog, SqlInstallationStore, SqlOAuthStateStore
 from config.settings import Settings, SettingsError
@@ -71,6 +72,7 @@ class SlackDoor:
     render: BlockKit
     deliveries: DeliveryLog
     installations: SqlInstallationStore | None = None
+    identity: BotIdentity | None = None  # one workspace: its bot, known before requests come
     pacing: AckFirst = field(default_factory=AckFirst)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _http: aiohttp.ClientSession | None = None
@@ -83,9 +85,11 @@ class SlackDoor:
         """The door for the configured mode; SettingsError names what is missing."""
         settings = portal.settings
         dispatcher = dispatcher or Dispatcher(portal)
-        client = AsyncWebClient(token=settings.slack_bot_token if not _multi(settings) else None,
-                                base_url=settings.slack_api_url)
+        # The token reaches each request through `authorize`, not the shared client.
+        client = AsyncWebClient(base_url=settings.slack_api_url)
         installations = SqlInstallationStore(portal) if _multi(settings) else None
+        identity = BotIdentity(settings.slack_bot_token, client) if (
+            installations is None and settings.slack_bot_token) else None
         app = AsyncApp(
             name="shopkeep",
             logger=log,
@@ -94,9 +98,10 @@ class SlackDoor:
             # Our listeners only acknowledge and hand the work to a task, so answering after
             # them is immediate and skips bolt's polling for the ack.
             process_before_response=True,
-            **_authorization(portal, settings, client, installations),
+            **_authorization(portal, settings, client, installations, identity),
         )
         door = cls(portal=portal, dispatcher=dispatcher, app=app, installations=installations,
+                   identity=identity,
                    deliveries=DeliveryLog(portal),
                    render=BlockKit(slash=settings.slack_command, is_command=_offered(dispatcher)))
         door._listen()
@@ -124,6 +129,8 @@ class SlackDoor:
         if self._http is None:
             self._http = aiohttp.ClientSession()
             self.app.client.session = self._http
+        if self.identity is not None and self.identity.known is None:
+            await self.identity.fetch()
         if self.socket_mode and self._socket is None:
             self._socket = self.socket_mode_handler()
             await self._socket.connect_async()
@@ -392,14 +399,15 @@ def _offered(dispatcher: Dispatcher) -> Callable[[str], bool]:
 
 
 def _authorization(portal: Portal, settings: Settings, client: AsyncWebClient,
-                   installations: SqlInstallationStore | None) -> dict[str, Any]:
+                   installations: SqlInstallationStore | None,
+                   identity: BotIdentity | None) -> dict[str, Any]:
     """AsyncApp arguments: a bot token for one workspace, or OAuth installs for many."""
     if installations is None:
-        if not settings.slack_bot_token:
+        if identity is None:
             raise SettingsError(
                 "SHOPKEEP_SLACK_BOT_TOKEN: set it (one workspace) or SHOPKEEP_SLACK_CLIENT_ID and "
                 "SHOPKEEP_SLACK_CLIENT_SECRET (installable in many workspaces)")
-        return {}
+        return {"authorize": identity.authorizer()}
     assert settings.slack_client_id and settings.slack_client_secret
     oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id,

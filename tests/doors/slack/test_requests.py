@@ -17,6 +17,7 @@ from handlers.parser import Invocation
 from handlers.registry import Access, Arguments, Registry, command
 from handlers.reply import Attachment, Reply
 from tests.doors.slack.conftest import SECRET, Slack, StartSlack, everything_said
+from tests.fakes.relay import free_port
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import (
     DEFAULT_TEAM_ID,
@@ -57,7 +58,7 @@ async def test_request_signed_with_another_secret_is_refused_and_nothing_runs(
     await slack.door.idle()
 
     assert status == 401
-    assert fake.recorded == [] and fake.responses == []
+    assert [c for c in fake.recorded if c.method != "auth.test"] == [] and fake.responses == []
 
 
 async def test_request_older_than_five_minutes_is_refused(slack: Slack, fake: FakeSlack) -> None:
@@ -259,3 +260,20 @@ async def test_each_request_is_parsed_once(slack: Slack, monkeypatch: pytest.Mon
     clicked = await slack.click("shopkeep.run.0", "product ebook")
     assert "The Indie Maker's Handbook" in everything_said(await slack.answer(clicked.name))
     assert lines == ['invoices "last quarter"', "product ebook"]
+
+
+async def test_a_command_is_acknowledged_even_when_slacks_api_is_unreachable(
+        start_slack: StartSlack, demo_portal: Portal) -> None:
+    # Nothing listens on this port: auth.test at start-up and every call after the ack fail.
+    async with start_slack(demo_portal, slack_api_url=f"http://127.0.0.1:{free_port()}/api/") as slack:
+        status, _ = await slack.post(slash_command_body(text="help"))
+        await slack.door.idle()
+    assert status == 200
+
+
+async def test_the_bot_identity_is_asked_once_at_start_up_not_per_request(slack: Slack, fake: FakeSlack) -> None:
+    for _ in range(3):
+        status, _ = await slack.post(slash_command_body(text="help"))
+        assert status == 200
+    await slack.door.idle()
+    assert fake.methods_called().count("auth.test") == 1
