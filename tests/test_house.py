@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 
@@ -89,3 +90,11 @@ def test_core_packages_have_no_import_cycles() -> None:
 def test_every_benchmark_still_imports(bench: str) -> None:
     # Benchmarks run outside the suite; a moved module must not break them unnoticed.
     importlib.import_module(f"bench.{bench}")
+
+
+def test_every_package_of_the_code_is_installed() -> None:
+    # Tests import from the checkout; `shopkeep` as installed only sees what pyproject lists.
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    listed = {pattern.rstrip("*") for pattern in patterns["include"]}
+    code = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
+    assert code <= listed, f"not installed: {sorted(code - listed)}"
