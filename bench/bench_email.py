@@ -24,7 +24,7 @@ from bot.mail.worker import MailWorker
 from config.settings import load_settings
 from core import demo
 from core.kernel.portal import Portal
-from tests.relay import free_port
+from tests.fakes.relay import free_port
 
 PORTAL = "portal@bench.test"
 COMMANDS_PER_MESSAGE = 2  # "orders" in the subject, "product 2" in the body

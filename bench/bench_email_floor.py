@@ -30,7 +30,7 @@ from bot.mail.reading import read_commands
 from config.settings import load_settings
 from core.kernel.portal import Portal
 from handlers.reply import Reply, Table
-from tests.relay import free_port
+from tests.fakes.relay import free_port
 
 STAGES = ("relay", "read", "reply")
 
