@@ -9,7 +9,13 @@ from adapters.mail.eml_files import FileTransport
 from adapters.mail.smtp_relay import SmtpRelay
 from config.settings import Settings
 from core.kernel.event_delivery import EventWorker, Subscribers
-from core.kernel.events import AccessChanged, ChatAccountLinked, ChatAccountUnlinked, PurchaseRecorded
+from core.kernel.events import (
+    AccessChanged,
+    ChatAccountLinked,
+    ChatAccountUnlinked,
+    PurchaseRecorded,
+    SeatAssigned,
+)
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
 from core.mail.transport import Transport
@@ -35,10 +41,11 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
     again after a worker died mid-way."""
     subscribers = Subscribers()
     if outbox is not None:
-        async def send_queued_mail(event: PurchaseRecorded) -> None:
-            outbox.wakeup.set()  # the invite the purchase queued goes out at once
+        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned) -> None:
+            outbox.wakeup.set()  # the invite the purchase or the seat queued goes out at once
 
         subscribers.subscribe(PurchaseRecorded, send_queued_mail)
+        subscribers.subscribe(SeatAssigned, send_queued_mail)
     if discord is not None:
         door = discord
 

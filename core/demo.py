@@ -10,14 +10,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog.spec import read_catalog
 from core.catalog.sync import sync_catalog
-from core.identity.customers import get_or_create
+from core.identity.customers import by_email, get_or_create
 from core.kernel.portal import Portal
-from core.models import Order, Subscription
+from core.licenses import activations, seats
+from core.licenses.queries import licenses_for
+from core.models import Activation, Entitlement, Order, Product, Seat, Subscription
+from core.models.licenses import CLAIMED
 from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 from core.subscriptions.renewals import record_renewal
 
@@ -45,6 +48,7 @@ def _history() -> list[DemoPurchase]:
         DemoPurchase("demo-alice-pixel", *alice, "pixel-studio", "team", relativedelta(months=5, days=10)),
         DemoPurchase("demo-alice-founders", *alice, "founders-circle", "lifetime",
                      relativedelta(months=2, days=3)),
+
         DemoPurchase("demo-bob-ebook", *bob, "ebook", "standard", relativedelta(months=1, days=12)),
     ]
 
@@ -89,6 +93,83 @@ async def seed(portal: Portal) -> list[str]:
             if result.created:
                 done.append(f"{purchase.email} bought {purchase.product}")
         await _renew_until(session, portal, now)
+        done += await _team_and_devices(session, portal, now)
+    return done
+
+
+@dataclass(frozen=True)
+class DemoSeat:
+    email: str
+    name: str
+    ago: timedelta
+    claimed: bool
+
+
+@dataclass(frozen=True)
+class DemoDevice:
+    holder: str  # whose key: the customer's own of `product`
+    product: str
+    name: str
+    platform: str
+    fingerprint: str
+    activated: timedelta
+    seen: timedelta
+
+
+TEAM_PRODUCT = "tileset-forge"
+SEATS = (DemoSeat(SECOND_CUSTOMER, "Bob Okafor", timedelta(days=20), claimed=True),
+         DemoSeat("dana@example.com", "Dana Kim", timedelta(days=3), claimed=False))
+DEVICES = (
+    DemoDevice(DEMO_CUSTOMER, "pixel-studio", "Studio iMac", "macOS", "demo-alice-imac",
+               timedelta(days=150), timedelta(hours=2)),
+    DemoDevice(DEMO_CUSTOMER, "pixel-studio", "Old ThinkPad", "Windows", "demo-alice-thinkpad",
+               timedelta(days=140), timedelta(days=47)),
+    DemoDevice(SECOND_CUSTOMER, TEAM_PRODUCT, "MacBook Pro (Bob)", "macOS", "demo-bob-macbook",
+               timedelta(days=19), timedelta(hours=1)),
+)
+
+
+async def _team_and_devices(session: AsyncSession, portal: Portal, now: datetime) -> list[str]:
+    """Alice's team with two seats (Bob's claimed, Dana's pending) and a few devices, some of
+    them long unseen. Anything already there, in any state, is left as it is."""
+    done: list[str] = []
+    # Bought after the subscription history, so the order numbers before it stay as they were.
+    bought = await record_purchase(session, portal, PurchaseRequest(
+        email=DEMO_CUSTOMER, name="Alice Moreau", external_id="demo-alice-tileset",
+        items=[PurchaseItem(product=TEAM_PRODUCT, plan="studio")],
+        time=now - relativedelta(months=1, days=20), source="demo"), actor="demo")
+    if bought.created:
+        done.append(f"{DEMO_CUSTOMER} bought {TEAM_PRODUCT}")
+    alice = await by_email(session, DEMO_CUSTOMER)
+    team = await session.scalar(select(Product).where(Product.slug == TEAM_PRODUCT))
+    assert alice is not None and team is not None
+    given = {seat.email for seat in await session.scalars(select(Seat).where(
+        Seat.owner_id == alice.id, Seat.product_id == team.id))}
+    for demo_seat in SEATS:
+        if demo_seat.email in given:
+            continue
+        await get_or_create(session, demo_seat.email, demo_seat.name)
+        seat = await seats.assign(session, portal, alice, team, demo_seat.email, actor="demo")
+        seat.assigned_at = now - demo_seat.ago
+        await session.execute(update(Entitlement).where(Entitlement.seat_id == seat.id)
+                              .values(created_at=seat.assigned_at))
+        if demo_seat.claimed:
+            seat.state, seat.claimed_at = CLAIMED, seat.assigned_at + timedelta(hours=2)
+        done.append(f"{DEMO_CUSTOMER} gave {demo_seat.email} a seat of {TEAM_PRODUCT}")
+    for device in DEVICES:
+        known = await session.scalar(select(Activation.id).where(
+            Activation.fingerprint == device.fingerprint).limit(1))
+        if known is not None:
+            continue
+        holder = await by_email(session, device.holder)
+        product = await session.scalar(select(Product).where(Product.slug == device.product))
+        assert holder is not None and product is not None
+        [key, *_] = await licenses_for(session, holder.id, product.id)
+        added = await activations.activate(session, portal, key, name=device.name, actor="demo",
+                                           platform=device.platform, fingerprint=device.fingerprint)
+        added.activation.activated_at = now - device.activated
+        added.activation.last_seen_at = now - device.seen
+        done.append(f"{device.holder} activated {device.name} ({device.product})")
     return done
 
 

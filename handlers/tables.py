@@ -4,9 +4,11 @@ reads the same wherever it appears."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from core.kernel import formatting
 from core.licenses.keys import masked
+from core.licenses.status import status_label
 from core.models import Customer, Document, License
 from core.orders.ownership import OwnedProduct
 from core.subscriptions.state import state_of
@@ -39,13 +41,15 @@ def subscriptions_table(owned: Sequence[OwnedProduct], customer: Customer) -> Ta
     ], title="Subscriptions")
 
 
-def licenses_table(licenses: Sequence[License], *, reveal: bool = False,
-                   product_names: Mapping[int, str] | None = None,
+def licenses_table(licenses: Sequence[License], *, usage: Mapping[int, int], now: datetime,
+                   reveal: bool = False, product_names: Mapping[int, str] | None = None,
                    title: str = "License keys") -> Table:
-    """Keys masked unless `reveal`; with `product_names` (product id -> name) a first column says
-    whose key each one is."""
-    columns = ["License key", "Seats", "Status"]
-    rows = [[lic.key if reveal else masked(lic.key), str(lic.seat_limit), lic.status]
+    """Keys masked unless `reveal`, with their devices (used/limit, from `usage`: key id ->
+    active devices); with `product_names` (product id -> name) a first column says whose key
+    each one is."""
+    columns = ["License key", "Devices", "Status"]
+    rows = [[lic.key if reveal else masked(lic.key),
+             f"{usage.get(lic.id, 0)}/{lic.activation_limit}", status_label(lic, now)]
             for lic in licenses]
     if product_names is not None:
         columns.insert(0, "Product")

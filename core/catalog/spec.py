@@ -27,8 +27,50 @@ class PlanSpec(_Spec):
     rank: int = 0
 
 
+DURATION = re.compile(r"^\s*(\d+)\s*([dwy])\s*$")
+DAYS_PER_UNIT = {"d": 1, "w": 7, "y": 365}
+RENAMED_SEATS = ("`seats` now means team members per purchase, and devices per license key are "
+                 "`activation_limit` (it was called `seats`): rename `seats = {n}` to "
+                 "`activation_limit = {n}`, or set `activation_limit` too to make a team product")
+
+
 class LicenseSpec(_Spec):
-    seats: int = Field(gt=0)
+    """A product's license policy: keys, the devices each may activate, and team seats."""
+
+    activation_limit: int = Field(default=1, gt=0, le=10_000, description="devices per license key")
+    seats: int | None = Field(default=None, gt=0, le=10_000,
+                              description="team members per unit bought; the buyer assigns them")
+    expires_after: str | None = Field(default=None, description='e.g. "365d", "52w" or "1y"')
+    customer_can_deactivate: bool = True
+    lemonsqueezy_store_id: int | None = Field(default=None, gt=0)
+    lemonsqueezy_product_id: int | None = Field(default=None, gt=0)
+    lemonsqueezy_variant_id: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_seats_key(cls, data: Any) -> Any:
+        # Catalogs written before team seats said `seats` for devices; read that way now they
+        # would silently become team products.
+        if isinstance(data, dict) and "seats" in data and "activation_limit" not in data:
+            raise ValueError(RENAMED_SEATS.format(n=data["seats"]))
+        return data
+
+    @field_validator("expires_after")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None and (DURATION.match(value) is None or license_days(value) == 0):
+            raise ValueError(f'`expires_after` {value!r} is not a duration like "365d", "52w" or "1y"')
+        return value
+
+    @property
+    def days(self) -> int | None:
+        return license_days(self.expires_after) if self.expires_after else None
+
+
+def license_days(duration: str) -> int:
+    match = DURATION.match(duration)
+    assert match is not None
+    return int(match[1]) * DAYS_PER_UNIT[match[2]]
 
 
 class DeliverableSpec(_Spec):

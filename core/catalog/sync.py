@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from core.catalog.spec import CatalogSpec, DeliverableSpec, PlanSpec
+from core.catalog.spec import CatalogSpec, DeliverableSpec, LicenseSpec, PlanSpec
+from core.licenses.policy import apply_device_limit
 from core.models import Deliverable, Plan, Product
 
 
@@ -59,14 +60,17 @@ async def sync_catalog(session: AsyncSession, spec: CatalogSpec) -> SyncReport:
             "name": product_spec.name,
             "kind": product_spec.kind,
             "description": product_spec.description,
-            "license_seats": product_spec.license.seats if product_spec.license else None,
+            **_license_policy(product_spec.license),
             "active": True,
         }
         if product is None:
             product = Product(slug=product_spec.slug, plans=[], deliverables=[], **values)
             session.add(product)
             report.created.append(product_spec.slug)
+        limit_before = product.activation_limit
         changed = _apply(product, values)
+        if product.id is not None and product.activation_limit != limit_before:
+            await apply_device_limit(session, product)
         changed |= _sync_plans(product, product_spec.plans)
         changed |= _sync_deliverables(product, product_spec.deliverables)
         if changed and product_spec.slug not in report.created:
@@ -77,6 +81,20 @@ async def sync_catalog(session: AsyncSession, spec: CatalogSpec) -> SyncReport:
             report.deactivated.append(slug)
     await session.flush()
     return report
+
+
+def _license_policy(spec: LicenseSpec | None) -> dict[str, Any]:
+    """The product's license columns. Lowering a limit keeps every activation and seat already
+    given; it only blocks new ones (the limits are checked when something is added)."""
+    if spec is None:
+        return {"activation_limit": None, "seats": None, "license_days": None,
+                "customer_can_deactivate": True, "lemonsqueezy_store_id": None,
+                "lemonsqueezy_product_id": None, "lemonsqueezy_variant_id": None}
+    return {"activation_limit": spec.activation_limit, "seats": spec.seats, "license_days": spec.days,
+            "customer_can_deactivate": spec.customer_can_deactivate,
+            "lemonsqueezy_store_id": spec.lemonsqueezy_store_id,
+            "lemonsqueezy_product_id": spec.lemonsqueezy_product_id,
+            "lemonsqueezy_variant_id": spec.lemonsqueezy_variant_id}
 
 
 def _sync_plans(product: Product, specs: list[PlanSpec]) -> bool:

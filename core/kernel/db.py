@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Select, event, make_url, text, update
+from sqlalchemy import Select, event, make_url, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
@@ -64,6 +64,18 @@ def insert_for(session: AsyncSession, model: Any) -> sqlite.Insert | postgresql.
     if session.get_bind().dialect.name == "sqlite":
         return sqlite.insert(model)
     return postgresql.insert(model)
+
+
+async def lock(session: AsyncSession, model: Any, row_id: int) -> None:
+    """Hold the row `row_id` of `model` until the transaction ends, so what is counted and added
+    under it stays exact however many requests race: SELECT ... FOR UPDATE on PostgreSQL. SQLite
+    has no row locks, so there a no-op write takes its one write lock at once: other writers wait
+    for the commit (busy_timeout), and every read after it sees the latest rows."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(update(model).where(model.id == row_id).values(id=model.id)
+                              .execution_options(synchronize_session=False))
+    else:
+        await session.execute(select(model.id).where(model.id == row_id).with_for_update())
 
 
 class Database:

@@ -94,3 +94,33 @@ class ChatAccountUnlinked(Event):
     customer_id: int
     platform: str
     account_id: str
+
+
+@dataclass(frozen=True)
+class SeatAssigned(Event):
+    """A team owner gave a member a seat: the member has the product now (and an invite)."""
+
+    name: ClassVar[str] = "seat_assigned"
+    owner_id: int
+    member_id: int
+    product_id: int
+    seat_id: int
+
+
+@dataclass(frozen=True)
+class SeatUnassigned(Event):
+    name: ClassVar[str] = "seat_unassigned"
+    owner_id: int
+    member_id: int
+    product_id: int
+    seat_id: int
+
+
+@dataclass(frozen=True)
+class LicenseChanged(Event):
+    """A device was activated on a key or deactivated from it (`change` says which)."""
+
+    name: ClassVar[str] = "license_changed"
+    customer_id: int
+    license_id: int
+    change: str

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.kernel.portal import Portal
 from core.mail import composing, outbox
-from core.models import Customer, Order
+from core.models import Customer, Order, Product
 
 
 def _html(paragraphs: list[str]) -> str:
@@ -87,4 +87,27 @@ async def queue_invite(session: AsyncSession, portal: Portal, customer: Customer
         text="\n\n".join(paragraphs) + "\n",
         html=_html(paragraphs),
     )
+    await outbox.queue(session, portal, message, kind="invite")
+
+
+async def queue_seat_invite(session: AsyncSession, portal: Portal, member: Customer, owner: Customer,
+                            product: Product) -> None:
+    """A team owner gave `member` a seat: how to reach the product and their own key."""
+    store = portal.settings.store_name
+    who = f"{owner.name} ({owner.email})" if owner.name else owner.email
+    devices = product.activation_limit or 1
+    paragraphs = [
+        f"Hi {member.name}," if member.name else "Hi,",
+        f"{who} gave you a seat of {product.name}. You have your own access and your own license "
+        f"key, for {devices} device{'s' if devices != 1 else ''}.",
+        "Your downloads and your key are waiting in the customer portal:",
+        "\n".join(f"- {door}" for door in ways_in(portal)),
+        f"Send \"reveal {product.slug}\" for the key and \"devices {product.slug}\" for the "
+        "devices using it. Use the address this mail went to "
+        f"({member.email}).",
+        f"- {store}",
+    ]
+    message = composing.new_message(
+        portal, to=member.email, subject=f"{owner.email} gave you a seat of {product.name}",
+        text="\n\n".join(paragraphs) + "\n", html=_html(paragraphs))
     await outbox.queue(session, portal, message, kind="invite")

@@ -7,12 +7,13 @@ from core.models.catalog import Deliverable, Plan, Product
 from core.models.chat_installations import ChatDelivery, ChatInstallation, OAuthState
 from core.models.events import DomainEvent
 from core.models.identity import ChatLink, CodeChallenge, Customer
-from core.models.licenses import License
+from core.models.licenses import Activation, License, Seat
 from core.models.mail import InboundMail, OutboundMail
 from core.models.orders import Download, Entitlement, Order, OrderItem
 from core.models.subscriptions import Subscription
 
 __all__ = [
+    "Activation",
     "AuditEvent",
     "Base",
     "ChatDelivery",
@@ -35,6 +36,7 @@ __all__ = [
     "PendingAction",
     "Plan",
     "Product",
+    "Seat",
     "Subscription",
     "utcnow",
 ]

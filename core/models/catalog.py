@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, BigId, CreatedMixin, IdMixin
@@ -21,8 +21,15 @@ class Product(IdMixin, CreatedMixin, Base):
     kind: Mapped[str] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
-    # License policy: a product with a seat limit issues a license key per purchase.
-    license_seats: Mapped[int | None]
+    # License policy: a product with an activation limit issues license keys.
+    activation_limit: Mapped[int | None]  # devices per key
+    seats: Mapped[int | None]  # team members per unit bought; None: not a team product
+    license_days: Mapped[int | None]  # keys expire this many days after the purchase
+    customer_can_deactivate: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # What the license API reports as meta, for apps that check the ids Lemon Squeezy gave them.
+    lemonsqueezy_store_id: Mapped[int | None] = mapped_column(BigInteger)
+    lemonsqueezy_product_id: Mapped[int | None] = mapped_column(BigInteger)
+    lemonsqueezy_variant_id: Mapped[int | None] = mapped_column(BigInteger)
 
     plans: Mapped[list[Plan]] = relationship(
         back_populates="product", order_by="Plan.rank", cascade="all, delete-orphan"

@@ -14,6 +14,7 @@ from core.models.catalog import Plan, Product
 PAID = "paid"
 REFUNDED = "refunded"
 ACTIVE = "active"
+ENDED = "ended"
 
 
 class Order(IdMixin, CreatedMixin, Base):
@@ -63,6 +64,7 @@ class Entitlement(IdMixin, CreatedMixin, Base):
     product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id"))
     order_item_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("order_items.id"))
     subscription_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("subscriptions.id"))
+    seat_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("seats.id"))  # a team member's
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     ends_at: Mapped[datetime | None]
 

@@ -20,6 +20,7 @@ from core.kernel.errors import Conflict, InvalidInput
 from core.kernel.portal import Portal
 from core.kernel.validation import no_controls
 from core.licenses.keys import new_key
+from core.licenses.status import expires_at
 from core.mail import notifications
 from core.models import Entitlement, License, Order, OrderItem, Plan, Product, Subscription
 from core.models.catalog import SUBSCRIPTION
@@ -169,7 +170,8 @@ async def _grant(session: AsyncSession, customer_id: int, order: Order, item: Or
     # Subscription access follows the subscription's status, not a date.
     session.add(Entitlement(customer_id=customer_id, product_id=product.id, order_item_id=item.id,
                             subscription_id=subscription_id, created_at=placed_at))
-    if product.license_seats:
+    # A team purchase hands out no key of its own: the buyer assigns seats, each with a key.
+    if product.activation_limit and not product.seats:
         session.add(License(customer_id=customer_id, product_id=product.id, order_item_id=item.id,
-                            key=new_key(), seat_limit=product.license_seats * quantity,
-                            created_at=placed_at))
+                            key=new_key(), activation_limit=product.activation_limit * quantity,
+                            expires_at=expires_at(product, placed_at), created_at=placed_at))

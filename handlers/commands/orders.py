@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from core.kernel import formatting
-from core.licenses.queries import licenses_for
+from core.licenses import seats
+from core.licenses.queries import licenses_for, usage_of
 from core.models import Customer, Order
 from core.orders import downloads, ownership
 from handlers.context import Context
@@ -111,8 +112,17 @@ async def product(ctx: Context, args: ProductArguments) -> Reply:
                                            "in Discord", inline=False))
     licenses = await licenses_for(ctx.session, ctx.customer_id, owned.product.id)
     if licenses:
-        reply.tables.append(licenses_table(licenses))
+        usage = await usage_of(ctx.session, [lic.id for lic in licenses])
+        reply.tables.append(licenses_table(licenses, usage=usage, now=ctx.portal.now()))
         reply.choices.append(Choice("Reveal license keys", f"reveal {owned.number}"))
+        if any(usage.values()):
+            reply.choices.append(Choice("Devices", f"devices {owned.product.slug}"))
+    teams = await seats.teams_of(ctx.session, ctx.customer_id, owned.product.id)
+    if teams:
+        taken, total = sum(len(team.seats) for team in teams), sum(team.total for team in teams)
+        reply.fields.append(ReplyField("Team seats", f"{taken} of {total} assigned; each member gets "
+                                       f"their own key (`seats {owned.product.slug}`)", inline=False))
+        reply.choices.append(Choice("Seats", f"seats {owned.product.slug}"))
     if any(link.expires_at is not None for link in reply.links):  # signed downloads, not plain links
         minutes = ctx.portal.settings.download_link_ttl // 60
         reply.paragraphs.append(f"Download links work for {minutes} minutes and only for you.")
@@ -125,7 +135,12 @@ async def reveal(ctx: Context, args: ProductArguments) -> Reply:
     owned = await ownership.find_owned_product(ctx.session, ctx.customer_id, args.product)
     licenses = await licenses_for(ctx.session, ctx.customer_id, owned.product.id)
     if not licenses:
+        if await seats.teams_of(ctx.session, ctx.customer_id, owned.product.id):
+            return Reply.error(f"{owned.product.name} is a team purchase: each member you assign gets "
+                               f"a key of their own (`seats {owned.product.slug}`), so there is none "
+                               "for you unless you assign yourself a seat.")
         return Reply.error(f"{owned.product.name} has no license keys.")
+    usage = await usage_of(ctx.session, [lic.id for lic in licenses])
     return Reply(title=f"{owned.product.name}: license keys",
-                 tables=[licenses_table(licenses, reveal=True)],
-                 paragraphs=["Keep your keys private; anyone with a key can use its seats."])
+                 tables=[licenses_table(licenses, usage=usage, now=ctx.portal.now(), reveal=True)],
+                 paragraphs=["Keep your keys private; anyone with a key can use its devices."])

@@ -1,4 +1,4 @@
-"""overview: everything at a glance (products, subscriptions, license seats, latest invoices).
+"""overview: everything at a glance (products, subscriptions, licenses, latest invoices).
 
 Chat front doors show it where a customer lands first (Slack's App Home builds it with `build`);
 anywhere else it is a command like any other. Signed-out callers get the way in instead.
@@ -7,7 +7,7 @@ anywhere else it is a command like any other. Signed-out callers get the way in 
 from __future__ import annotations
 
 from core.billing import queries
-from core.licenses.queries import licenses_for
+from core.licenses.queries import licenses_for, usage_of
 from core.models import License
 from core.models.billing import INVOICE
 from core.orders import ownership
@@ -20,7 +20,7 @@ LATEST_INVOICES = 3
 PRODUCT_BUTTONS = 3
 
 
-@command("overview", summary="Your products, subscriptions, license seats and latest invoices",
+@command("overview", summary="Your products, subscriptions, licenses and latest invoices",
          aliases=("home", "dashboard", "summary"), access=Access.ANYONE, examples=("overview",),
          reads_only=True)
 async def overview(ctx: Context, args: NoArguments) -> Reply:
@@ -52,12 +52,13 @@ async def build(ctx: Context) -> Reply:
         reply.tables.append(subscriptions)
     licenses: list[License] = []
     for item in owned:
-        if item.product.license_seats:
+        if item.product.activation_limit:
             licenses += await licenses_for(ctx.session, customer.id, item.product.id)
     if licenses:
+        usage = await usage_of(ctx.session, [lic.id for lic in licenses])
         reply.tables.append(licenses_table(
-            licenses, product_names={item.product.id: item.product.name for item in owned},
-            title="License seats"))
+            licenses, usage=usage, now=ctx.portal.now(),
+            product_names={item.product.id: item.product.name for item in owned}, title="Licenses"))
     invoices = await queries.latest(ctx.session, customer.id, INVOICE, LATEST_INVOICES)
     if invoices:
         reply.tables.append(documents_table(invoices, customer, title="Latest invoices", first_number=1))

@@ -7,6 +7,7 @@ from pydantic import Field
 from core.accounts import audit
 from core.identity import chat_links, codes
 from core.identity.customers import normalize_email
+from core.licenses import seats
 from handlers.context import LINKED_PLATFORMS, Context
 from handlers.registry import Access, Arguments, NoArguments, command
 from handlers.reply import Field as ReplyField
@@ -59,6 +60,7 @@ async def verify(ctx: Context, args: VerifyArguments) -> Reply:
     if result.customer is None:
         return Reply.error(result.message, title="Not signed in")
     link = await ctx.sign_in(result.customer)
+    await seats.claim(ctx.session, ctx.portal, result.customer.id)  # a seat given them is theirs now
     paragraphs = [result.message]
     if link is not None and link.previous_customer is not None:
         paragraphs.append(f"This {ctx.caller.platform} account was linked to "

@@ -19,7 +19,7 @@ async def test_orders_lists_everything_alice_owns(demo_portal: Portal) -> None:
     products, orders = reply.tables
     names = [row[1] for row in products.rows]
     assert names == ["Maker Pro Membership", "The Indie Maker's Handbook", "Pixel Studio Pro",
-                     "Founders Circle"]
+                     "Founders Circle", "Tileset Forge Teams"]
     assert any(row[5] == "$149.00" for row in orders.rows)
 
 

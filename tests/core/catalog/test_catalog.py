@@ -34,7 +34,7 @@ async def test_sync_is_idempotent(portal: Portal) -> None:
     before = await counts(portal)
     assert first.startswith("created: ebook, pixel-studio")
     assert await sync(portal, DEMO_CATALOG) == "catalog is up to date"
-    assert await counts(portal) == before == (4, 6, 8)
+    assert await counts(portal) == before == (5, 7, 9)
 
 
 async def test_changes_update_and_removals_deactivate(portal: Portal, tmp_path: Path) -> None:
@@ -118,9 +118,30 @@ async def test_a_product_put_back_is_active_again(portal: Portal, tmp_path: Path
      r"products\[e\].deliverables\[0\]: .*inside the data dir"),
     ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[[products.plans]]\nslug="s"\nname="S"\nprice=1\n'
      'currency="usd"\n', r"products\[e\].plans\[s\].currency"),
+    # Before team seats, `seats` counted devices: such a catalog is stopped, not made a team product.
+    ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[products.license]\nseats=3\n[[products.plans]]\n'
+     'slug="s"\nname="S"\nprice=1\ncurrency="USD"\n',
+     r"products\[e\].license: `seats` now means team members .*rename `seats = 3` to `activation_limit = 3`"),
+    ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[products.license]\nexpires_after="a year"\n'
+     '[[products.plans]]\nslug="s"\nname="S"\nprice=1\ncurrency="USD"\n',
+     r"products\[e\].license.expires_after: .*not a duration like \"365d\""),
 ])
 def test_bad_files_name_the_place(tmp_path: Path, snippet: str, message: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(snippet)
     with pytest.raises(InvalidInput, match=message):
         read_catalog(path)
+
+
+def test_a_license_policy_reads_its_limits_and_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.toml"
+    path.write_text('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[products.license]\n'
+                    '[[products.plans]]\nslug="s"\nname="S"\nprice=1\ncurrency="USD"\n'
+                    '[[products]]\nslug="t"\nname="T"\nkind="one_time"\n[products.license]\n'
+                    'activation_limit=2\nseats=5\nexpires_after="52w"\ncustomer_can_deactivate=false\n'
+                    '[[products.plans]]\nslug="s"\nname="S"\nprice=1\ncurrency="USD"\n')
+    single, team = [p.license for p in read_catalog(path).products]
+    assert single is not None and (single.activation_limit, single.seats, single.days) == (1, None, None)
+    assert single.customer_can_deactivate
+    assert team is not None and (team.activation_limit, team.seats, team.days) == (2, 5, 364)
+    assert not team.customer_can_deactivate

@@ -164,7 +164,8 @@ async def test_autocomplete_offers_only_the_callers_products(bot: Bot) -> None:
     [callback] = bot.fake.interaction_responses(delivery.id)
     assert callback.json is not None and callback.json["type"] == 8
     names = [choice["name"] for choice in callback.json["data"]["choices"]]
-    assert names == ["1. The Indie Maker's Handbook"]
+    # His e-book and the team seat alice gave him: none of alice's own products.
+    assert names == ["1. The Indie Maker's Handbook", "2. Tileset Forge Teams"]
 
 
 async def test_reveal_button_runs_its_command(bot: Bot) -> None:

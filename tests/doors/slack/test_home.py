@@ -26,18 +26,18 @@ def home_buttons(view: dict[str, Any]) -> dict[str, str]:
             for element in block["elements"]}
 
 
-async def test_linked_customer_sees_products_subscriptions_and_seats(slack: Slack, fake: FakeSlack) -> None:
+async def test_linked_customer_sees_products_subscriptions_and_licenses(slack: Slack, fake: FakeSlack) -> None:
     await slack.sign_in("alice@example.com")
 
     view = await open_home(slack, fake)
 
     said = everything_said(view)
     assert "Signed in as alice@example.com" in said
-    for heading in ("Products", "Subscriptions", "License seats"):
+    for heading in ("Products", "Subscriptions", "Licenses"):
         assert heading in said
     assert re.search(r"Maker Pro Membership +Pro monthly +renews Apr 13, 2026", said)
-    # A license shows its seats with the key masked.
-    assert re.search(r"Pixel Studio Pro +\w{5}-•••••-•••••-•••••-\w{5} +3 +active", said)
+    # A license shows its devices (used/limit) with the key masked.
+    assert re.search(r"Pixel Studio Pro +\w{5}-•••••-•••••-•••••-\w{5} +2/3 +active", said)
     actions = home_buttons(view)
     assert actions["Orders"] == "orders" and actions["Help"] == "help"
     assert "product 1" in actions.values()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.identity.customers import by_email, get_or_create
 from core.kernel.portal import Portal
+from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 from handlers.commands import overview
 from handlers.context import Caller, Context
 from handlers.dispatcher import Dispatcher
@@ -24,27 +25,33 @@ def table(reply: Reply, title: str) -> Table:
     return found
 
 
-async def test_overview_shows_products_subscriptions_and_license_seats(demo_portal: Portal) -> None:
+async def test_overview_shows_products_subscriptions_and_licenses(demo_portal: Portal) -> None:
     alice = await console_caller(demo_portal, "alice@example.com")
 
     reply = await Dispatcher(demo_portal).handle_line(alice, "overview")
 
     assert reply.ok and reply.paragraphs[0] == "Signed in as alice@example.com."
     assert [row[1] for row in table(reply, "Products").rows] == [
-        "Maker Pro Membership", "The Indie Maker's Handbook", "Pixel Studio Pro", "Founders Circle"]
+        "Maker Pro Membership", "The Indie Maker's Handbook", "Pixel Studio Pro", "Founders Circle",
+        "Tileset Forge Teams"]
     assert table(reply, "Subscriptions").rows == [
         ["Maker Pro Membership", "Pro monthly", "renews Apr 13, 2026"]]
-    [seat] = table(reply, "License seats").rows
-    assert seat[0] == "Pixel Studio Pro" and "•" in seat[1] and seat[2:] == ["3", "active"]
+    # Her own key (a team purchase has none for its buyer), with its devices used of its limit.
+    [key] = table(reply, "Licenses").rows
+    assert key[0] == "Pixel Studio Pro" and "•" in key[1] and key[2:] == ["2/3", "active"]
     # (With billing documents there is an Invoices button as well.)
     assert [c.command for c in reply.choices if c.command != "invoices"] == [
         "orders", "product 1", "product 2", "product 3", "help"]
 
 
 async def test_overview_of_a_customer_with_one_ebook_has_no_empty_tables(demo_portal: Portal) -> None:
-    bob = await console_caller(demo_portal, "bob@example.com")
+    # (Bob has a team seat besides his e-book now, so a new customer buys just the e-book.)
+    async with demo_portal.db.unit_of_work() as session:
+        await record_purchase(session, demo_portal, PurchaseRequest(
+            email="erin@example.com", external_id="erin-ebook", items=[PurchaseItem(product="ebook")]))
+    erin = await console_caller(demo_portal, "erin@example.com")
 
-    reply = await Dispatcher(demo_portal).handle_line(bob, "dashboard")
+    reply = await Dispatcher(demo_portal).handle_line(erin, "dashboard")
 
     assert [t.title for t in reply.tables if t.title != "Latest invoices"] == ["Products"]
 

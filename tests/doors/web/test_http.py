@@ -56,7 +56,7 @@ async def test_purchase_gives_access_at_once(client: TestClient[Any, Any], demo_
         "the new purchase is announced, its replay is not"
     async with demo_portal.db.unit_of_work() as session:
         licenses = list(await session.scalars(select(License).where(License.customer_id == carol.customer_id)))
-    assert [lic.seat_limit for lic in licenses] == [6]
+    assert [lic.activation_limit for lic in licenses] == [6]
     reply = await Dispatcher(demo_portal).handle_line(carol, "orders")
     assert [row[1] for row in reply.tables[0].rows] == ["Pixel Studio Pro"]
     invites = await sent_mail(demo_portal, to="carol@example.com", kind="invite")
