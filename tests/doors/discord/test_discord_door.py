@@ -14,6 +14,7 @@ import pytest
 
 from bot.bootstrap import event_worker
 from bot.discord.door import DiscordDoor
+from core.billing.render import RENDERER
 from core.kernel.portal import Portal
 from handlers.registry import REGISTRY
 from tests.fakes.discord_api import DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, EPHEMERAL, FakeDiscord
@@ -142,6 +143,7 @@ async def test_login_verify_orders_and_roles(bot: Bot) -> None:
 
 
 async def test_invoice_pdf_is_a_file_on_the_deferred_followup(bot: Bot) -> None:
+    await RENDERER.start()  # as `serve` does at start-up: the PDF process is warm before anyone asks
     await sign_in(bot)
     answer = await bot.slash("invoice", which="last")
     assert answer["type"] == 5 and answer["flags"] & EPHEMERAL
