@@ -19,6 +19,9 @@ if typing.TYPE_CHECKING:
     from handlers.context import Context
 
 
+WHERE = {"console": "in the console", "discord": "in Discord", "slack": "in Slack", "email": "by email"}
+
+
 class Access(StrEnum):
     ANYONE = "anyone"  # help, login, verify
     CUSTOMER = "customer"  # needs a signed-in customer
@@ -68,6 +71,14 @@ class Command:
 
     def offered_on(self, platform: str) -> bool:
         return self.platforms is None or platform in self.platforms
+
+    def not_here(self) -> str:
+        """What a door that does not offer the command says of it."""
+        if self.elsewhere:
+            return self.elsewhere
+        doors = [WHERE.get(door, f"in {door}") for door in self.platforms or ()]
+        listed = doors[0] if len(doors) == 1 else f"{', '.join(doors[:-1])} or {doors[-1]}"
+        return f"`{self.name}` works only {listed}."
 
     @property
     def usage(self) -> str:
