@@ -12,7 +12,7 @@ from core.kernel.errors import NotAllowed, NotFound
 from core.licenses import activations, queries, seats
 from core.licenses.keys import masked
 from core.licenses.queries import EVERY_DEVICE, Device
-from core.licenses.status import expires_at, status_label
+from core.licenses.status import ACTIVE, EXPIRED, expires_at, status_label
 from core.models import Customer, License, Product
 from core.orders import ownership
 from handlers.context import Context
@@ -92,7 +92,7 @@ def _team_row(teams: list[seats.Team], usage: dict[int, int], customer: Customer
     last = None if any(end is None for end in ends) else max(e for e in ends if e is not None)
     devices = (f"{sum(usage.get(k.id, 0) for k in keys)}/{sum(k.activation_limit for k in keys)}"
                if keys else "-")
-    status = "expired" if last is not None and last <= now else "active"
+    status = EXPIRED if last is not None and last <= now else ACTIVE
     return [product.name, "one per member", devices, f"{taken}/{total}", status,
             _expiry(last, customer)]
 
