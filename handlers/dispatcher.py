@@ -194,7 +194,8 @@ class Dispatcher:
             async with self.portal.db.unit_of_work() as session:
                 ctx = Context(self.portal, session, caller, command, line,
                               confirmed=confirmed or policy is ChangePolicy.PRECONFIRMED)
-                if command.mutates and policy is ChangePolicy.ROUND_TRIP and not confirmed:
+                if (command.mutates and policy is ChangePolicy.ROUND_TRIP and not confirmed
+                        and not command.previews):
                     return await _round_trip(ctx, arguments)
                 reply = await _in_their_time(ctx, await command.run(ctx, arguments))
                 if not reply.ok and command.mutates:

@@ -51,6 +51,10 @@ class Command:
     aliases: tuple[str, ...] = ()
     access: Access = Access.CUSTOMER
     mutates: bool = False
+    # Asks for its own confirmation, with a preview of what it will change, and changes nothing
+    # until confirmed: a door that needs a round trip for every change (unverified email) lets
+    # it ask, so what is confirmed is what the preview showed (the devices, not their numbers).
+    previews: bool = False
     # Answers from what is stored and writes nothing, so the dispatcher may run it in a
     # transaction shared with other reads (a burst of email is answered many to a commit).
     reads_only: bool = False
@@ -68,6 +72,8 @@ class Command:
     def __post_init__(self) -> None:
         if self.mutates and self.reads_only:
             raise ValueError(f"{self.name}: a command that changes things does not only read")
+        if self.previews and not self.mutates:
+            raise ValueError(f"{self.name}: only a command that changes things asks to confirm")
 
     def offered_on(self, platform: str) -> bool:
         return self.platforms is None or platform in self.platforms
@@ -160,7 +166,7 @@ REGISTRY = Registry()
 
 def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             access: Access = Access.CUSTOMER, mutates: bool = False, reads_only: bool = False,
-            slow: bool = False,
+            previews: bool = False, slow: bool = False,
             examples: tuple[str, ...] = (), platforms: tuple[str, ...] | None = None,
             elsewhere: str | None = None, registry: Registry = REGISTRY) -> Callable[[Handler], Handler]:
     """Register a handler `async def run(ctx: Context, args: SomeArguments) -> Reply`."""
@@ -173,7 +179,8 @@ def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             raise TypeError(f"{name}: the second parameter must be typed with an Arguments model")
         registry.add(Command(
             name=name, summary=summary, run=function, arguments=arguments, aliases=aliases,
-            access=access, mutates=mutates, reads_only=reads_only, slow=slow, examples=examples,
+            access=access, mutates=mutates, previews=previews, reads_only=reads_only, slow=slow,
+            examples=examples,
             details=inspect.cleandoc(function.__doc__) if function.__doc__ else None,
             platforms=platforms, elsewhere=elsewhere, capability=function.__module__.rpartition(".")[2],
         ))

@@ -36,6 +36,7 @@ GROUP_NAMES = {
     "documents": "documents",
     "confirm": "requests",
     "licenses": "license-keys",
+    "seats": "team-seats",
     "subscriptions": "memberships",
 }
 
