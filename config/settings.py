@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     codes_per_caller_per_hour: int = Field(10, gt=0)
     pending_action_ttl: int = Field(1800, gt=0)
 
+    # The license API (Lemon Squeezy compatible) for the merchant's apps.
+    license_api_store_id: int = Field(1, gt=0, le=2**63 - 1, description="`meta.store_id` by default")
+    license_api_requests_per_minute: int = Field(60, gt=0, description="per key and per client address")
+
     # The PDF render process is replaced after this many documents or above this much memory.
     render_recycle_after: int = Field(200, gt=0)
     render_memory_limit_mb: int = Field(300, gt=0)
