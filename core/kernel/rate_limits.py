@@ -33,7 +33,8 @@ class RateLimiter:
         """Count a request for `key`. None when it may go ahead; otherwise the seconds to wait
         (the request is not counted)."""
         now = self._clock()
-        used_until = max(self._used_until.get(key, now), now) + self._interval
+        # Never more than a window ahead, so a clock set back costs one interval, not the jump.
+        used_until = min(max(self._used_until.get(key, now), now), now + self._window) + self._interval
         if used_until - now > self._window + 1e-9:
             return used_until - now - self._window
         if len(self._used_until) >= self._sweep_at and key not in self._used_until:

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.accounts import audit
 from core.kernel import events
@@ -130,4 +131,5 @@ async def seen(session: AsyncSession, portal: Portal, activation: Activation) ->
         update(Activation).where(Activation.id == activation.id,
                                  Activation.last_seen_at < now - SEEN_EVERY)
         .values(last_seen_at=now).execution_options(synchronize_session=False))
-    activation.last_seen_at = now
+    # Written already: the object learns the value without being flushed a second time.
+    set_committed_value(activation, "last_seen_at", now)
