@@ -117,8 +117,7 @@ async def activate(portal: Portal, fields: dict[str, str], address: str) -> web.
 
 
 async def validate(portal: Portal, fields: dict[str, str], address: str) -> web.Response:
-    async with portal.db.unit_of_work() as session:
-        answer = await api.validate(session, portal, fields["license_key"], fields.get("instance_id"))
+    answer = await api.validate(portal, fields["license_key"], fields.get("instance_id"))
     return _answer("valid", answer, instance=True)
 
 

@@ -13,9 +13,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Select, event, make_url, select, text, update
+from sqlalchemy import Executable, Row, Select, event, make_url, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+READERS = 10  # connections for the hottest reads (read_first), beside the main pool
 
 
 def create_engine(url: str, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
@@ -84,6 +86,13 @@ class Database:
         self.engine = create_engine(url, connect_args)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[AsyncSession], None]] = []
+        self._reader = self.engine if self.is_sqlite else create_async_engine(
+            url, isolation_level="AUTOCOMMIT", pool_size=READERS, max_overflow=0,
+            connect_args=connect_args or {})
+        # Readers wait for one of the pool's own connections rather than open an extra one that
+        # is closed again on return: a new connection (an SQLite thread, a PostgreSQL backend)
+        # costs more than many reads, and a busy API would open one per request.
+        self._readers = asyncio.Semaphore(READERS)
 
     @property
     def is_sqlite(self) -> bool:
@@ -97,6 +106,21 @@ class Database:
                 yield session
             for hook in list(self._after_commit):
                 hook(session)
+
+    async def read_first(self, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+        """The first row of one read that needs no transaction, for the hottest reads (an app
+        checking its license key): no session, no BEGIN or COMMIT, and on PostgreSQL one round
+        trip, on a pool of its own that does not ping before each use. A connection the server
+        dropped meanwhile (a restart) costs one retry. Writes, and reads that must agree with each
+        other, use unit_of_work."""
+        for attempt in (1, 2):
+            try:
+                async with self._readers, self._reader.connect() as connection:
+                    return (await connection.execute(statement, params)).first()
+            except DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     def after_commit(self, hook: Callable[[AsyncSession], None]) -> Callable[[], None]:
         """Call `hook` with the session after each unit of work commits (a worker's wake-up);
@@ -136,6 +160,8 @@ class Database:
             return False
 
     async def close(self) -> None:
+        if self._reader is not self.engine:
+            await self._reader.dispose()
         await self.engine.dispose()
 
 

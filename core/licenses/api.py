@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.kernel.portal import Portal
@@ -81,130 +81,129 @@ class Answer:
 UNKNOWN = Answer(None, problem=Problem.UNKNOWN_KEY)
 
 
-def _usage() -> Any:
-    return (select(func.count()).where(Activation.license_id == License.id,
-                                       Activation.deactivated_at.is_(None))
-            .correlate(License).scalar_subquery())
-
-
-def _facts_query(key: str) -> Select[Any]:
-    """The key, its device count and everything `meta` says, in one statement."""
-    return (select(License, _usage(), Product.name, Product.lemonsqueezy_store_id,
+def _facts_query() -> Select[Any]:
+    """The key, its device count and everything `meta` says, in one statement of plain columns."""
+    usage = (select(func.count()).where(Activation.license_id == License.id,
+                                        Activation.deactivated_at.is_(None))
+             .correlate(License).scalar_subquery())
+    return (select(License.id, License.key, License.status, License.activation_limit,
+                   License.created_at, License.expires_at, License.order_item_id,
+                   License.customer_id, License.product_id, usage.label("usage"),
+                   Product.name.label("product_name"), Product.lemonsqueezy_store_id,
                    Product.lemonsqueezy_product_id, Product.lemonsqueezy_variant_id,
-                   Product.customer_can_deactivate, OrderItem.order_id, OrderItem.plan_id, Plan.name,
-                   Customer.name, Customer.email)
+                   Product.customer_can_deactivate, OrderItem.order_id, OrderItem.plan_id,
+                   Plan.name.label("plan_name"), Customer.name.label("customer_name"),
+                   Customer.email.label("customer_email"))
             .join(Product, Product.id == License.product_id)
             .join(Customer, Customer.id == License.customer_id)
             .outerjoin(OrderItem, OrderItem.id == License.order_item_id)
             .outerjoin(Plan, Plan.id == OrderItem.plan_id)
-            .where(License.key == key))
+            .where(License.key == bindparam("key")))
 
 
-@dataclass(frozen=True)
-class _Found:
-    license: License
-    facts: KeyFacts
-    customer_can_deactivate: bool
-    device: Activation | None = None
+# Built once: composing a statement costs more than running it from the compiled cache.
+BY_KEY = _facts_query()
+BY_KEY_WITH_DEVICE = BY_KEY.add_columns(
+    Activation.id.label("device_id"), Activation.instance_id, Activation.name.label("device_name"),
+    Activation.activated_at, Activation.last_seen_at,
+).outerjoin(Activation, and_(
+    Activation.license_id == License.id, Activation.instance_id == bindparam("instance_id"),
+    Activation.deactivated_at.is_(None)))
 
 
-def _found(portal: Portal, row: Any) -> _Found:
-    (license, usage, product_name, ls_store, ls_product, ls_variant, can_deactivate, order_id,
-     plan_id, plan_name, customer_name, customer_email) = row[:12]
-    facts = KeyFacts(
-        id=license.id, key=license.key,
-        status=status_of(license, portal.now(), devices=usage),
-        activation_limit=license.activation_limit, activation_usage=usage,
-        created_at=license.created_at, expires_at=license.expires_at,
-        store_id=ls_store or portal.settings.license_api_store_id,
-        order_id=order_id, order_item_id=license.order_item_id,
-        product_id=ls_product or license.product_id, product_name=product_name,
-        variant_id=ls_variant or plan_id or license.product_id,
-        variant_name=plan_name or DEFAULT_VARIANT,
-        customer_id=license.customer_id, customer_name=customer_name or "",
-        customer_email=customer_email)
-    return _Found(license, facts, can_deactivate, row[12] if len(row) > 12 else None)
+def _facts(portal: Portal, row: Any) -> KeyFacts:
+    return KeyFacts(
+        id=row.id, key=row.key, status=status_of(row, portal.now(), devices=row.usage),
+        activation_limit=row.activation_limit, activation_usage=row.usage,
+        created_at=row.created_at, expires_at=row.expires_at,
+        store_id=row.lemonsqueezy_store_id or portal.settings.license_api_store_id,
+        order_id=row.order_id, order_item_id=row.order_item_id,
+        product_id=row.lemonsqueezy_product_id or row.product_id, product_name=row.product_name,
+        variant_id=row.lemonsqueezy_variant_id or row.plan_id or row.product_id,
+        variant_name=row.plan_name or DEFAULT_VARIANT,
+        customer_id=row.customer_id, customer_name=row.customer_name or "",
+        customer_email=row.customer_email)
 
 
-async def _find(session: AsyncSession, portal: Portal, key: str, *,
-                instance_id: str | None = None) -> _Found | None:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        return None
-    query = _facts_query(key)
-    if instance_id:
-        query = query.add_columns(Activation).outerjoin(Activation, and_(
-            Activation.license_id == License.id, Activation.instance_id == instance_id,
-            Activation.deactivated_at.is_(None)))
-    row = (await session.execute(query)).first()
-    return None if row is None else _found(portal, row)
-
-
-def _refusal(portal: Portal, license: License) -> Problem | None:
-    if license.status == DISABLED:
+def _refusal(portal: Portal, row: Any) -> Problem | None:
+    if row.status == DISABLED:
         return Problem.DISABLED
-    if is_expired(license, portal.now()):
+    if is_expired(row, portal.now()):
         return Problem.EXPIRED
     return None
 
 
-def _device(activation: Activation) -> Device:
-    return Device(activation.instance_id, activation.name, activation.activated_at)
+def _is_key(key: str) -> bool:
+    return bool(key) and len(key) <= MAX_KEY_LENGTH
 
 
-async def validate(session: AsyncSession, portal: Portal, key: str,
-                   instance_id: str | None = None) -> Answer:
-    """Whether the key works (and, given an instance id, is still on that device)."""
-    found = await _find(session, portal, key, instance_id=instance_id)
-    if found is None:
+async def validate(portal: Portal, key: str, instance_id: str | None = None) -> Answer:
+    """Whether the key works (and, given an instance id, is still on that device). One read
+    outside any transaction; a write only when the device was last noted minutes ago."""
+    if not _is_key(key):
         return UNKNOWN
-    refused = _refusal(portal, found.license)
+    row = await (portal.db.read_first(BY_KEY_WITH_DEVICE, {"key": key, "instance_id": instance_id})
+                 if instance_id else portal.db.read_first(BY_KEY, {"key": key}))
+    if row is None:
+        return UNKNOWN
+    facts = _facts(portal, row)
+    refused = _refusal(portal, row)
     if refused is not None:
-        return Answer(found.facts, problem=refused)
+        return Answer(facts, problem=refused)
     if not instance_id:
-        return Answer(found.facts)
-    if found.device is None:
-        return Answer(found.facts, problem=Problem.UNKNOWN_INSTANCE)
-    await activations.seen(session, portal, found.device)
-    return Answer(found.facts, _device(found.device))
+        return Answer(facts)
+    if row.device_id is None:
+        return Answer(facts, problem=Problem.UNKNOWN_INSTANCE)
+    if activations.due_to_be_seen(row.last_seen_at, portal.now()):
+        async with portal.db.unit_of_work() as session:
+            device = await session.get(Activation, row.device_id)
+            if device is not None:
+                await activations.seen(session, portal, device)
+    return Answer(facts, Device(row.instance_id, row.device_name, row.activated_at))
+
+
+async def _row(session: AsyncSession, key: str) -> Any:
+    return (await session.execute(BY_KEY, {"key": key})).first() if _is_key(key) else None
 
 
 async def activate(session: AsyncSession, portal: Portal, key: str, name: str, *,
                    actor: str) -> Answer:
     """A new device on the key, within its limit."""
-    found = await _find(session, portal, key)
-    if found is None:
+    row = await _row(session, key)
+    if row is None:
         return UNKNOWN
+    license = await session.get(License, row.id)
+    assert license is not None
     try:
-        added = await activations.activate(session, portal, found.license, name=name, actor=actor)
+        added = await activations.activate(session, portal, license, name=name, actor=actor)
     except activations.KeyRefused as refused:
         problem = {activations.KeyDisabled: Problem.DISABLED, activations.KeyExpired: Problem.EXPIRED,
                    activations.ActivationLimitReached: Problem.LIMIT_REACHED}[type(refused)]
-        return Answer(await _facts(session, portal, key), problem=problem)
-    return Answer(await _facts(session, portal, key), _device(added.activation))
+        return Answer(_facts(portal, await _row(session, key)), problem=problem)
+    return Answer(_facts(portal, await _row(session, key)), _device(added.activation))
 
 
 async def deactivate(session: AsyncSession, portal: Portal, key: str, instance_id: str, *,
                      actor: str) -> Answer:
     """Free one device of the key. A device freed already is answered as freed: an uninstaller
     that retries does no harm and sees no error."""
-    found = await _find(session, portal, key)
-    if found is None:
+    row = await _row(session, key)
+    if row is None:
         return UNKNOWN
-    refused = _refusal(portal, found.license)
+    facts = _facts(portal, row)
+    refused = _refusal(portal, row)
     if refused is not None:
-        return Answer(found.facts, problem=refused)
+        return Answer(facts, problem=refused)
     activation = await session.scalar(select(Activation).where(
-        Activation.license_id == found.license.id, Activation.instance_id == instance_id[:36]))
+        Activation.license_id == row.id, Activation.instance_id == instance_id[:36]))
     if activation is None:
-        return Answer(found.facts, problem=Problem.UNKNOWN_INSTANCE)
-    if activation.active and not found.customer_can_deactivate:
-        return Answer(found.facts, problem=Problem.NOT_DEACTIVATABLE)
+        return Answer(facts, problem=Problem.UNKNOWN_INSTANCE)
+    if activation.active and not row.customer_can_deactivate:
+        return Answer(facts, problem=Problem.NOT_DEACTIVATABLE)
     if not await activations.deactivate(session, portal, activation, actor=actor):
-        return Answer(found.facts, _device(activation))
-    return Answer(await _facts(session, portal, key), _device(activation))
+        return Answer(facts, _device(activation))
+    return Answer(_facts(portal, await _row(session, key)), _device(activation))
 
 
-async def _facts(session: AsyncSession, portal: Portal, key: str) -> KeyFacts:
-    """The key's facts as they are now, after a change."""
-    row = (await session.execute(_facts_query(key).execution_options(populate_existing=True))).one()
-    return _found(portal, row).facts
+def _device(activation: Activation) -> Device:
+    return Device(activation.instance_id, activation.name, activation.activated_at)
