@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Executable, Row, Select, event, make_url, select, text, update
+from sqlalchemy import Engine, Executable, Row, Select, event, make_url, select, text, update
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -93,6 +95,15 @@ class Database:
         # is closed again on return: a new connection (an SQLite thread, a PostgreSQL backend)
         # costs more than many reads, and a busy API would open one per request.
         self._readers = asyncio.Semaphore(READERS)
+        # SQLite file: the whole read runs in one thread of its own with the standard driver,
+        # one handoff instead of one per cursor call (a third of the CPU per read).
+        database = make_url(url).database
+        self._sqlite_reads: tuple[Engine, ThreadPoolExecutor] | None = None
+        if self.is_sqlite and database and database != ":memory:" and not database.startswith("file:"):
+            reader = create_sync_engine(make_url(url).set(drivername="sqlite"),
+                                        connect_args={"timeout": 30, "check_same_thread": False})
+            event.listen(reader, "connect", _sqlite_pragmas)
+            self._sqlite_reads = reader, ThreadPoolExecutor(1, thread_name_prefix="sqlite-reads")
 
     @property
     def is_sqlite(self) -> bool:
@@ -113,6 +124,10 @@ class Database:
         trip, on a pool of its own that does not ping before each use. A connection the server
         dropped meanwhile (a restart) costs one retry. Writes, and reads that must agree with each
         other, use unit_of_work."""
+        if self._sqlite_reads is not None:
+            reader, thread = self._sqlite_reads
+            return await asyncio.get_running_loop().run_in_executor(
+                thread, _read_first, reader, statement, params)
         for attempt in (1, 2):
             try:
                 async with self._readers, self._reader.connect() as connection:
@@ -160,9 +175,19 @@ class Database:
             return False
 
     async def close(self) -> None:
+        if self._sqlite_reads is not None:
+            reader, thread = self._sqlite_reads
+            self._sqlite_reads = None  # closing twice is harmless; later reads use the engine
+            await asyncio.get_running_loop().run_in_executor(thread, reader.dispose)
+            thread.shutdown()
         if self._reader is not self.engine:
             await self._reader.dispose()
         await self.engine.dispose()
+
+
+def _read_first(engine: Engine, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+    with engine.connect() as connection:
+        return connection.execute(statement, params).first()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -94,6 +94,18 @@ async def test_the_answer_is_json_whatever_the_accept_header(server: LicenseServ
                 await response.json()
 
 
+@pytest.mark.parametrize("charset", ["ISO-8859-1", "klingon"])
+async def test_a_form_in_another_or_an_unknown_charset_is_read(server: LicenseServer, key: str,
+                                                              charset: str) -> None:
+    body = f"license_key={key}&instance_name=Jos%E9's%20PC".encode()
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{server.url}/v1/licenses/activate", data=body,
+            headers={"Content-Type": f"application/x-www-form-urlencoded; charset={charset}"}) as response:
+        assert response.status == 200
+        name = (await response.json())["instance"]["name"]
+    assert name == ("José's PC" if charset == "ISO-8859-1" else "Jos\ufffd's PC")
+
+
 async def test_spaces_around_a_pasted_key_do_not_matter(server: LicenseServer, key: str) -> None:
     async with aiohttp.ClientSession() as http, http.post(
             f"{server.url}/v1/licenses/validate", data={"license_key": f"  {key}\n"}) as response:
