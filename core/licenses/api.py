@@ -25,6 +25,7 @@ from core.models import Activation, Customer, License, OrderItem, Plan, Product
 from core.models.licenses import DISABLED
 
 MAX_KEY_LENGTH = 64  # License.key; a longer text is no key of ours
+MAX_INSTANCE_ID_LENGTH = 36  # Activation.instance_id, a UUID
 DEFAULT_VARIANT = "Default"  # what Lemon Squeezy calls the variant of a product that has one
 
 
@@ -134,7 +135,17 @@ def _refusal(portal: Portal, row: Any) -> Problem | None:
 
 
 def _is_key(key: str) -> bool:
-    return bool(key) and len(key) <= MAX_KEY_LENGTH
+    # Control characters are in no key (and PostgreSQL refuses a NUL in a query at all).
+    return bool(key) and len(key) <= MAX_KEY_LENGTH and key.isprintable()
+
+
+def _is_instance_id(instance_id: str) -> bool:
+    return len(instance_id) <= MAX_INSTANCE_ID_LENGTH and instance_id.isprintable()
+
+
+def device_name(name: str) -> str:
+    """The name an app gave, as it can be shown in a table: one line, no control characters."""
+    return " ".join("".join(c if c.isprintable() else " " for c in name).split()) or "Unnamed device"
 
 
 async def validate(portal: Portal, key: str, instance_id: str | None = None) -> Answer:
@@ -142,8 +153,10 @@ async def validate(portal: Portal, key: str, instance_id: str | None = None) -> 
     outside any transaction; a write only when the device was last noted minutes ago."""
     if not _is_key(key):
         return UNKNOWN
-    row = await (portal.db.read_first(BY_KEY_WITH_DEVICE, {"key": key, "instance_id": instance_id})
-                 if instance_id else portal.db.read_first(BY_KEY, {"key": key}))
+    if instance_id and _is_instance_id(instance_id):
+        row = await portal.db.read_first(BY_KEY_WITH_DEVICE, {"key": key, "instance_id": instance_id})
+    else:
+        row = await portal.db.read_first(BY_KEY, {"key": key})
     if row is None:
         return UNKNOWN
     facts = _facts(portal, row)
@@ -152,7 +165,7 @@ async def validate(portal: Portal, key: str, instance_id: str | None = None) -> 
         return Answer(facts, problem=refused)
     if not instance_id:
         return Answer(facts)
-    if row.device_id is None:
+    if not _is_instance_id(instance_id) or row.device_id is None:
         return Answer(facts, problem=Problem.UNKNOWN_INSTANCE)
     if activations.due_to_be_seen(row.last_seen_at, portal.now()):
         async with portal.db.unit_of_work() as session:
@@ -175,7 +188,8 @@ async def activate(session: AsyncSession, portal: Portal, key: str, name: str, *
     license = await session.get(License, row.id)
     assert license is not None
     try:
-        added = await activations.activate(session, portal, license, name=name, actor=actor)
+        added = await activations.activate(session, portal, license, name=device_name(name),
+                                           actor=actor)
     except activations.KeyRefused as refused:
         problem = {activations.KeyDisabled: Problem.DISABLED, activations.KeyExpired: Problem.EXPIRED,
                    activations.ActivationLimitReached: Problem.LIMIT_REACHED}[type(refused)]
@@ -195,7 +209,8 @@ async def deactivate(session: AsyncSession, portal: Portal, key: str, instance_i
     if refused is not None:
         return Answer(facts, problem=refused)
     activation = await session.scalar(select(Activation).where(
-        Activation.license_id == row.id, Activation.instance_id == instance_id[:36]))
+        Activation.license_id == row.id, Activation.instance_id == instance_id)
+    ) if _is_instance_id(instance_id) else None
     if activation is None:
         return Answer(facts, problem=Problem.UNKNOWN_INSTANCE)
     if activation.active and not row.customer_can_deactivate:

@@ -306,3 +306,17 @@ async def test_the_default_store_id_is_a_setting(demo_portal: Portal) -> None:
         status, body = await call_once(server, "validate",
                                        license_key=await server.key(ALICE, "pixel-studio"))
     assert (status, body["meta"]["store_id"]) == (200, 4242)
+
+
+async def test_control_characters_are_in_no_key_id_or_device_name(
+        http: aiohttp.ClientSession, server: LicenseServer) -> None:
+    key = await server.key(ALICE, "pixel-studio")
+    assert await call(http, server, "validate", license_key=key[:5] + "\x00" + key[6:]) == (
+        404, {"valid": False, "error": "license_key not found."})
+    for endpoint in ("validate", "deactivate"):
+        status, body = await call(http, server, endpoint, license_key=key, instance_id="\x00" * 8)
+        assert (status, body["error"]) == (404, "instance_id not found.")
+    status, body = await call(http, server, "activate", license_key=key,
+                              instance_name="Ana's\nMac\x00Book\t\x07Pro")
+    assert (status, body["instance"]["name"]) == (200, "Ana's Mac Book Pro"), \
+        "one line, as the devices table shows it"
