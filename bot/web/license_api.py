@@ -84,8 +84,11 @@ class LicenseAPI:
             if (wait := self.by_address.hit(address)) is not None:
                 return _throttled(self.by_address.limit, wait)
             if (request.content_length or 0) > MAX_BODY:
-                return _json({"message": "The request body is too large."}, 413)
-            fields, problems = await _fields(request, names, required)
+                return _too_large()
+            try:
+                fields, problems = await _fields(request, names, required)
+            except web.HTTPRequestEntityTooLarge:  # sent in chunks, past the server's own bound
+                return _too_large()
             key = fields.get("license_key")
             if key and (wait := self.by_key.hit(key[:api.MAX_KEY_LENGTH + 1])) is not None:
                 return _throttled(self.by_key.limit, wait)
@@ -175,6 +178,10 @@ def timestamp(moment: datetime) -> str:
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(text=json.dumps(body), status=status, content_type="application/json",
                         headers={**CORS, **(headers or {})})
+
+
+def _too_large() -> web.Response:
+    return _json({"message": "The request body is too large."}, 413)
 
 
 def _throttled(limit: int, wait: float) -> web.Response:

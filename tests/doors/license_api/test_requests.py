@@ -168,6 +168,19 @@ async def test_an_oversized_body_is_refused_unread(server: LicenseServer) -> Non
             413, {"message": "The request body is too large."})
 
 
+async def test_a_huge_body_sent_in_chunks_is_refused_too(server: LicenseServer) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"license_key="
+        for _ in range(64):
+            yield b"K" * 65536  # 4 MiB in all, past the server's 2 MiB bound
+
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{server.url}/v1/licenses/validate", data=chunks(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"}) as response:
+        assert (response.status, await response.json()) == (
+            413, {"message": "The request body is too large."})
+
+
 # ---------------------------------------------------------------- browsers
 
 
