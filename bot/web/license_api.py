@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from core.kernel.portal import Portal
 from core.kernel.rate_limits import RateLimiter
@@ -132,7 +133,6 @@ async def deactivate(portal: Portal, fields: dict[str, str], address: str) -> we
     return _answer("deactivated", answer, instance=False)
 
 
-
 def _actor(address: str) -> str:
     return f"app via license API ({address})"
 
@@ -147,7 +147,7 @@ def _answer(verdict: str, answer: Answer, *, instance: bool) -> web.Response:
         return _json(body, status)
     body["license_key"] = license_key_json(answer.key)
     if instance:
-        device = answer.device if verdict != "deactivated" else None
+        device = answer.device
         body["instance"] = None if device is None else {
             "id": device.instance_id, "name": device.name, "created_at": timestamp(device.activated_at)}
     body["meta"] = meta_json(answer.key)
@@ -220,7 +220,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if kind == "multipart/form-data":
         try:
             form = await request.post()
-        except ValueError:
+        except (ValueError, HttpProcessingError):  # cut short, or not multipart at all
             return {}
         return {name: value for name, value in form.items() if isinstance(value, str)}
     body = await request.read()

@@ -148,14 +148,19 @@ async def test_a_field_that_is_not_text_is_named(server: LicenseServer, value: A
             "license_key": ["The license key field must be a string."]}
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe\x00", b'"text"',
-                                 b"[" * 20_000 + b"]" * 20_000], ids=["broken", "list", "bytes",
-                                                                      "string", "deep"])
+JSON = "application/json"
+MULTIPART = "multipart/form-data; boundary=xyz"
+
+
+@pytest.mark.parametrize(("kind", "raw"), [
+    (JSON, b"{not json"), (JSON, b"[1, 2]"), (JSON, b"\xff\xfe\x00"), (JSON, b'"text"'),
+    (JSON, b"[" * 20_000 + b"]" * 20_000), ("multipart/form-data", b"no boundary"),
+    (MULTIPART, b"--xyz\r\ncut short"), (MULTIPART, b"--xyz--\r\n"),
+], ids=["broken", "list", "bytes", "string", "deep", "no-boundary", "cut-short", "empty"])
 async def test_a_body_that_cannot_be_read_is_a_request_without_fields(server: LicenseServer,
-                                                                      raw: bytes) -> None:
+                                                                      kind: str, raw: bytes) -> None:
     async with aiohttp.ClientSession() as http, http.post(
-            f"{server.url}/v1/licenses/validate", data=raw,
-            headers={"Content-Type": "application/json"}) as response:
+            f"{server.url}/v1/licenses/validate", data=raw, headers={"Content-Type": kind}) as response:
         assert response.status == 422
         assert (await response.json())["errors"] == {
             "license_key": ["The license key field is required."]}
