@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 READERS = 10  # connections for the hottest reads (read_first), beside the main pool
@@ -130,8 +131,9 @@ class Database:
                 thread, _read_first, reader, statement, params)
         for attempt in (1, 2):
             try:
-                async with self._readers, self._reader.connect() as connection:
-                    return (await connection.execute(statement, params)).first()
+                async with self._readers:
+                    # The whole read in one greenlet: connect, execute, fetch, give back.
+                    return await greenlet_spawn(_read_first, self._reader.sync_engine, statement, params)
             except DBAPIError as error:
                 if attempt == 2 or not error.connection_invalidated:
                     raise
