@@ -31,7 +31,7 @@ test: install
 	$(BIN)/pytest
 
 bench: install
-	for b in email invoices discord slack; do $(BIN)/python -m bench.bench_$$b || exit 1; done
+	for b in email invoices discord slack licenses; do $(BIN)/python -m bench.bench_$$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.kernel.validation import reason
+
 ENV_PREFIX = "SHOPKEEP_"
 DEFAULT_CONFIG_FILE = Path("shopkeep.toml")
 MAIL_RELAY_SCHEMES = ("smtp", "smtp+starttls", "smtps")
@@ -120,6 +122,10 @@ class Settings(BaseSettings):
     pending_action_ttl: int = Field(1800, gt=0)
     device_stale_days: int = Field(30, gt=0, le=3650,
                                    description="days a device may go unseen before it is marked stale")
+
+    # The license API (Lemon Squeezy compatible) for the merchant's apps.
+    license_api_store_id: int = Field(1, gt=0, le=2**63 - 1, description="`meta.store_id` by default")
+    license_api_requests_per_minute: int = Field(60, gt=0, description="per key and per client address")
 
     # The PDF render process is replaced after this many documents or above this much memory.
     render_recycle_after: int = Field(200, gt=0)
@@ -272,9 +278,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         settings = schema(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown setting"
+        message = "unknown setting" if first["type"] == "extra_forbidden" else reason(first)
         raise SettingsError(f"{_setting_name(first['loc'])}: {message}") from None
     except ValueError as exc:  # a TOML syntax error surfaces as a ValueError subclass
         raise SettingsError(f"{path}: {exc}") from None

@@ -1,4 +1,5 @@
-"""The HTTP front door: downloads, the purchases webhook and health. Other doors mount routes on it."""
+"""The HTTP front door: downloads, the purchases webhook, the license API for the merchant's apps
+and health. Other doors mount routes on it."""
 
 from bot.web.app import create_app
 

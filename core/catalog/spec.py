@@ -7,11 +7,21 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from core.kernel.errors import InvalidInput
+from core.kernel.validation import reason
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
+MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
 
 
 class _Spec(BaseModel):
@@ -42,9 +52,10 @@ class LicenseSpec(_Spec):
                               description="team members per unit bought; the buyer assigns them")
     expires_after: str | None = Field(default=None, description='e.g. "365d", "52w" or "1y"')
     customer_can_deactivate: bool = True
-    lemonsqueezy_store_id: int | None = Field(default=None, gt=0)
-    lemonsqueezy_product_id: int | None = Field(default=None, gt=0)
-    lemonsqueezy_variant_id: int | None = Field(default=None, gt=0)
+    # For apps moving from Lemon Squeezy: the ids its license API reported, which the apps check.
+    lemonsqueezy_store_id: int | None = None
+    lemonsqueezy_product_id: int | None = None
+    lemonsqueezy_variant_id: int | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -54,6 +65,19 @@ class LicenseSpec(_Spec):
         if isinstance(data, dict) and "seats" in data and "activation_limit" not in data:
             raise ValueError(RENAMED_SEATS.format(n=data["seats"]))
         return data
+
+    @field_validator("lemonsqueezy_store_id", "lemonsqueezy_product_id", "lemonsqueezy_variant_id",
+                     mode="before")
+    @classmethod
+    def _lemonsqueezy_id(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        number = value if isinstance(value, int) and not isinstance(value, bool) else (
+            int(value) if isinstance(value, str) and value.strip().isdigit() else None)
+        if number is None or not 0 < number <= MAX_ID:
+            raise ValueError(f"`{info.field_name}` must be the number Lemon Squeezy shows for it, "
+                             f"a whole number such as 12345, not {value!r}")
+        return number
 
     @field_validator("expires_after")
     @classmethod
@@ -153,7 +177,7 @@ def read_catalog(path: Path) -> CatalogSpec:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = _location(data, error["loc"])
-        raise InvalidInput(f"{path}: {where}: {error['msg'].removeprefix('Value error, ')}") from None
+        raise InvalidInput(f"{path}: {where}: {reason(error)}") from None
 
 
 def _location(data: Any, loc: tuple[Any, ...]) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.accounts import audit
 from core.kernel import events
@@ -121,13 +122,19 @@ async def deactivate(session: AsyncSession, portal: Portal, activation: Activati
     return True
 
 
+def due_to_be_seen(last_seen_at: datetime, now: datetime) -> bool:
+    """Whether a device's check is worth writing down (it was not noted a moment ago)."""
+    return now - last_seen_at >= SEEN_EVERY
+
+
 async def seen(session: AsyncSession, portal: Portal, activation: Activation) -> None:
     """Note that the device checked its key, unless that was noted a moment ago."""
     now = portal.now()
-    if now - activation.last_seen_at < SEEN_EVERY:
+    if not due_to_be_seen(activation.last_seen_at, now):
         return
     await session.execute(
         update(Activation).where(Activation.id == activation.id,
                                  Activation.last_seen_at < now - SEEN_EVERY)
         .values(last_seen_at=now).execution_options(synchronize_session=False))
-    activation.last_seen_at = now
+    # Written already: the object learns the value without being flushed a second time.
+    set_committed_value(activation, "last_seen_at", now)

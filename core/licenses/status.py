@@ -7,11 +7,22 @@ them unchanged: inactive (valid, no device yet), active (one or more devices), e
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from core.models import License, Product
+from core.models import Product
 from core.models.licenses import DISABLED
 
 ACTIVE, INACTIVE, EXPIRED = "active", "inactive", "expired"
+
+
+class KeyState(Protocol):
+    """What a key's state is read from: a License, or a row of its columns."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def expires_at(self) -> datetime | None: ...
 
 
 def expires_at(product: Product, start: datetime) -> datetime | None:
@@ -19,16 +30,16 @@ def expires_at(product: Product, start: datetime) -> datetime | None:
     return start + timedelta(days=product.license_days) if product.license_days else None
 
 
-def is_expired(license: License, now: datetime) -> bool:
+def is_expired(license: KeyState, now: datetime) -> bool:
     return license.expires_at is not None and license.expires_at <= now
 
 
-def usable(license: License, now: datetime) -> bool:
+def usable(license: KeyState, now: datetime) -> bool:
     """Whether the key may be used at all (activated, validated)."""
     return license.status != DISABLED and not is_expired(license, now)
 
 
-def status_of(license: License, now: datetime, *, devices: int) -> str:
+def status_of(license: KeyState, now: datetime, *, devices: int) -> str:
     """The key's state as the license API reports it."""
     if license.status == DISABLED:
         return DISABLED
@@ -37,7 +48,7 @@ def status_of(license: License, now: datetime, *, devices: int) -> str:
     return ACTIVE if devices else INACTIVE
 
 
-def status_label(license: License, now: datetime) -> str:
+def status_label(license: KeyState, now: datetime) -> str:
     """The state as a customer reads it in a table: a key that works is active, devices or not."""
     if license.status == DISABLED:
         return DISABLED

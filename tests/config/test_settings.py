@@ -30,7 +30,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ("SHOPKEEP_STORE__TIMEZONE", "Mars/Olympus", "SHOPKEEP_STORE__TIMEZONE: 'Mars/Olympus' is not a time zone"),
     ("SHOPKEEP_STORE__LOCALE", "xx_YY", "SHOPKEEP_STORE__LOCALE: 'xx_YY' is not a locale"),
     ("SHOPKEEP_DISCORD_GATEWAY_URL", "https://gateway.test", "SHOPKEEP_DISCORD_GATEWAY_URL: expected a ws://"),
-    ("SHOPKEEP_DEVICE_STALE_DAYS", "0", "SHOPKEEP_DEVICE_STALE_DAYS: "),
+    ("SHOPKEEP_DEVICE_STALE_DAYS", "0", "SHOPKEEP_DEVICE_STALE_DAYS: must be more than 0"),
+    ("SHOPKEEP_LICENSE_API_REQUESTS_PER_MINUTE", "0",
+     "SHOPKEEP_LICENSE_API_REQUESTS_PER_MINUTE: must be more than 0"),
+    ("SHOPKEEP_LICENSE_API_STORE_ID", "store-1", "SHOPKEEP_LICENSE_API_STORE_ID: must be a whole number"),
 ])
 def test_a_wrong_variable_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, variable: str,
                                                value: str, expected: str) -> None:

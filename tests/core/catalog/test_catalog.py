@@ -103,7 +103,7 @@ async def test_a_product_put_back_is_active_again(portal: Portal, tmp_path: Path
 
 
 @pytest.mark.parametrize(("snippet", "message"), [
-    ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n', r"products\[e\].plans: Field required"),
+    ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n', r"products\[e\].plans: is missing$"),
     ('[[products]]\nslug="Bad Slug"\nname="E"\nkind="one_time"\n[[products.plans]]\nslug="s"\nname="S"\n'
      'price=1\ncurrency="USD"\n', r"products\[Bad Slug\].slug"),
     ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[[products.plans]]\nslug="s"\nname="S"\n'
@@ -125,6 +125,13 @@ async def test_a_product_put_back_is_active_again(portal: Portal, tmp_path: Path
     ('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[products.license]\nexpires_after="a year"\n'
      '[[products.plans]]\nslug="s"\nname="S"\nprice=1\ncurrency="USD"\n',
      r"products\[e\].license.expires_after: .*not a duration like \"365d\""),
+    *[('[[products]]\nslug="e"\nname="E"\nkind="one_time"\n[products.license]\n'
+       f'lemonsqueezy_{which}_id={value}\n[[products.plans]]\nslug="s"\nname="S"\nprice=1\ncurrency="USD"\n',
+       rf"products\[e\].license.lemonsqueezy_{which}_id: `lemonsqueezy_{which}_id` must be the number "
+       rf"Lemon Squeezy shows for it, a whole number such as 12345, not {shown}$")
+      for which, value, shown in (("store", '"abc"', "'abc'"), ("product", "0", "0"),
+                                  ("variant", "true", "True"), ("store", "1.5", "1.5"),
+                                  ("product", str(2**63), str(2**63)))],
 ])
 def test_bad_files_name_the_place(tmp_path: Path, snippet: str, message: str) -> None:
     path = tmp_path / "bad.toml"
@@ -145,3 +152,17 @@ def test_a_license_policy_reads_its_limits_and_defaults(tmp_path: Path) -> None:
     assert single.customer_can_deactivate
     assert team is not None and (team.activation_limit, team.seats, team.days) == (2, 5, 364)
     assert not team.customer_can_deactivate
+
+
+async def test_lemon_squeezy_ids_reach_the_products_table(portal: Portal, tmp_path: Path) -> None:
+    path = tmp_path / "catalog.toml"
+    path.write_text('[[products]]\nslug="app"\nname="App"\nkind="one_time"\n[products.license]\n'
+                    'lemonsqueezy_store_id=76833\nlemonsqueezy_product_id="1030025"\n'
+                    'lemonsqueezy_variant_id=1615641\n'
+                    '[[products.plans]]\nslug="s"\nname="S"\nprice=1\ncurrency="USD"\n')
+    async with portal.db.unit_of_work() as session:
+        await sync_catalog(session, read_catalog(path))
+        product = await session.scalar(select(Product).where(Product.slug == "app"))
+    assert product is not None
+    assert (product.lemonsqueezy_store_id, product.lemonsqueezy_product_id,
+            product.lemonsqueezy_variant_id) == (76833, 1030025, 1615641)
