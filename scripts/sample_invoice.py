@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DAY = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
 
-async def sample(out: Path) -> str:
+async def sample() -> tuple[str, bytes]:
+    """The sample invoice's number and PDF."""
     with tempfile.TemporaryDirectory() as scratch:
         settings = load_settings(data_dir=Path(scratch), store_name="Shopkeep Demo Store",
                                  portal_address="portal@shop.example.com",
@@ -45,8 +46,7 @@ async def sample(out: Path) -> str:
                     Document.customer_id == alice.id, Document.kind == INVOICE).order_by(Document.id))
                 invoice = next(d for d in invoices if d.snapshot["lines"][0]["description"]
                                .startswith("Pixel Studio"))
-                out.write_bytes(await pdf_for(session, portal.settings, invoice))
-                return invoice.number
+                return invoice.number, await pdf_for(session, portal.settings, invoice)
         finally:
             await RENDERER.close()
             await portal.close()
@@ -56,7 +56,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "sample-invoice.pdf")
     args = parser.parse_args()
-    number = asyncio.run(sample(args.out))
+    number, pdf = asyncio.run(sample())
+    args.out.write_bytes(pdf)
     print(f"{args.out}: invoice {number} of the demo store", file=sys.stderr)
 
 

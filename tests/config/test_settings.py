@@ -29,6 +29,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ("SHOPKEEP_SECRET_KEY", "short", "SHOPKEEP_SECRET_KEY: must be at least 16 characters"),
     ("SHOPKEEP_STORE__TIMEZONE", "Mars/Olympus", "SHOPKEEP_STORE__TIMEZONE: 'Mars/Olympus' is not a time zone"),
     ("SHOPKEEP_STORE__LOCALE", "xx_YY", "SHOPKEEP_STORE__LOCALE: 'xx_YY' is not a locale"),
+    ("SHOPKEEP_STORE__COUNTRY", "Ireland", "SHOPKEEP_STORE__COUNTRY: 'Ireland' is not a country code; use two"),
     ("SHOPKEEP_DISCORD_GATEWAY_URL", "https://gateway.test", "SHOPKEEP_DISCORD_GATEWAY_URL: expected a ws://"),
 ])
 def test_a_wrong_variable_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, variable: str,
