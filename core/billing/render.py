@@ -99,7 +99,8 @@ def render_html(document: Document, settings: Settings, *, settles: str | None =
     tz = buyer.get("timezone") or settings.store.timezone
     env, name = _environment(settings.store.template_file, locale)
     gettext = translations(locale).gettext
-    tax_name = seller.get("tax_name") or settings.store.tax_name
+    named_tax = seller.get("tax_name") or settings.store.tax_name
+    tax_name = gettext(named_tax)  # "VAT" is "USt." in German
 
     def money(amount: int) -> str:
         return formatting.money(amount, document.currency, locale)
@@ -132,14 +133,14 @@ def render_html(document: Document, settings: Settings, *, settles: str | None =
         title=gettext(TITLES.get(document.kind, "Invoice")),
         status=gettext(STATUS_BADGES.get(document.status, "OPEN")),
         tax_name=tax_name,
-        seller_tax_label=gettext("VAT number") if tax_name == "VAT" else gettext("Tax ID"),
+        seller_tax_label=gettext("VAT number") if named_tax == "VAT" else gettext("Tax ID"),
         buyer_tax_ids=[{"label": tax_id_label(t.get("type")), "value": t["value"]}
                        for t in buyer.get("tax_ids", [])],
         lines=[{**line, "description": described(line), "period": period(line),
                 "unit": formatting.money_exact(line["unit_net"], document.currency, locale),
                 "amount": money(line["net"]), "tax_rate": percent(line.get("tax_rate", "0"))}
                for line in _net_lines(snapshot)],
-        taxes=[{"label": f"{tax['name']} {percent(tax['rate'])}",
+        taxes=[{"label": f"{gettext(tax['name'])} {percent(tax['rate'])}",
                 "base": money(tax["base"]) if "base" in tax else
                 (money(document.subtotal) if len(taxes) == 1 else None),
                 "amount": money(tax["amount"])} for tax in taxes],

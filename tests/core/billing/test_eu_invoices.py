@@ -214,3 +214,21 @@ async def test_seeding_the_demo_again_adds_no_document_even_on_another_day(demo_
     clock.advance(days=2)  # every purchase of the history now falls two days later
     assert not [line for line in await demo.seed(demo_portal) if "bought" in line]
     assert await counted() == before
+
+
+async def test_a_german_buyer_reads_the_reverse_charge_in_german(demo_portal: Portal) -> None:
+    async with demo_portal.db.unit_of_work() as session:
+        session.add(Customer(email="buch@werk.example.de", name="Werk GmbH", billing_name="Werk GmbH",
+                             locale="de_DE", timezone="Europe/Berlin",
+                             billing_address=["Hauptstr. 1", "10115 Berlin", "Deutschland"],
+                             tax_ids=[{"type": "eu_vat", "value": "DE123456788"}]))
+    async with demo_portal.db.unit_of_work() as session:
+        result = await record_purchase(session, demo_portal, PurchaseRequest(
+            email="buch@werk.example.de", external_id="werk-1", items=[PurchaseItem(product="ebook")]))
+        invoice = await session.scalar(select(Document).where(
+            Document.order_id == result.order.id, Document.kind == "invoice"))
+        assert invoice is not None and invoice.tax_treatment == "reverse_charge"
+        text = words(pdf_text(await pdf_for(session, demo_portal.settings, invoice)))
+    for expected in ("Rechnung", "USt-IdNr.: DE123456788", "USt-IdNr.: IE3141592S", "Leistungsempfängers",
+                     "Reverse charge", "Artikel 196 der Richtlinie 2006/112/EG", "USt. 0 % auf 19,00 $"):
+        assert expected in text, expected
