@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: pip runs again only when pyproject.toml changes.
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo serve test install bench clean system-deps
+.PHONY: demo serve test install bench clean system-deps sample-invoice
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: install
 
 bench: install
 	for b in email invoices discord slack licenses; do $(BIN)/python -m bench.bench_$$b || exit 1; done
+
+# docs/sample-invoice.pdf, from the demo store.
+sample-invoice: install
+	$(BIN)/python -m scripts.sample_invoice docs/sample-invoice.pdf
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -234,6 +234,10 @@ def run(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"shopkeep: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command != "serve":
+        from core import demo
+        if args.command == "demo" or demo.seeded(settings):
+            settings = demo.with_demo_store(settings)  # the demo's invoices name the demo seller
     try:
         return asyncio.run(_dispatch(settings, args))
     except SettingsError as exc:  # settings that only a front door checks when it starts

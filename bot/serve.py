@@ -20,6 +20,7 @@ from bot.slack import mount as mount_slack
 from bot.web import create_app
 from config.settings import Settings, SettingsError, split_listen
 from core import demo
+from core.billing import seller
 from core.billing.render import RENDERER
 from core.catalog.spec import read_catalog
 from core.catalog.sync import sync_catalog
@@ -32,6 +33,14 @@ async def serve(settings: Settings, *, with_demo: bool = False,
                 started: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
     # aiosmtpd logs every SMTP command and every closed connection at INFO: not the service log.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    if with_demo:
+        settings = demo.with_demo_store(settings)
+    elif demo.seeded(settings):
+        settings = demo.with_demo_store(settings)
+        log.warning("this data dir holds the demo store: invoices name the demo seller wherever "
+                    "a [store] setting is unset")
+    for warning in seller.warnings(settings):
+        log.warning(warning)
     portal = Portal.open(settings)
     stop = stop or asyncio.Event()
     async with AsyncExitStack() as stack:

@@ -52,7 +52,9 @@ class StoreSettings(BaseModel):
 
     legal_name: str | None = None
     address: list[str] = Field(default_factory=list)
-    tax_id: str | None = None
+    country: str | None = Field(None, description="ISO 3166 code of the seller's country, e.g. IE; "
+                                "read from an EU VAT number in tax_id when unset")
+    tax_id: str | None = None  # the seller's VAT number (or other tax ID), printed on every invoice
     logo_file: Path | None = None
     contact_email: str | None = None
     footer: str | None = None
@@ -64,6 +66,19 @@ class StoreSettings(BaseModel):
     timezone: str = "UTC"
     tax_name: str = "VAT"
     tax_rate: Decimal = Field(Decimal(0), ge=0, lt=100, description="percent, included in prices")
+    # Printed where no tax is charged because tax_rate is 0 (the legal basis, e.g. a small
+    # business exemption); reverse-charge invoices say so themselves.
+    tax_exemption: str | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        code = value.strip().upper()
+        if len(code) != 2 or not code.isalpha() or code not in Locale("en").territories:
+            raise ValueError(f"{value!r} is not a country code; use two letters like IE or DE")
+        return code
 
     @field_validator("timezone")
     @classmethod

@@ -7,12 +7,15 @@ import shutil
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.settings import Settings
 from core.catalog.spec import read_catalog
 from core.catalog.sync import sync_catalog
 from core.identity.customers import by_email, get_or_create
@@ -21,13 +24,29 @@ from core.licenses import activations, seats
 from core.licenses.queries import licenses_for
 from core.models import Activation, Entitlement, Order, Product, Seat, Subscription
 from core.models.licenses import CLAIMED
-from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
+from core.orders.purchases import PurchaseItem, PurchaseRequest, existing_order, record_purchase
 from core.subscriptions.renewals import record_renewal
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEMO_CATALOG = CONFIG_DIR / "demo-catalog.toml"
 DEMO_CUSTOMER = "alice@example.com"
 SECOND_CUSTOMER = "bob@example.com"
+# Written into the data dir by `seed`: every shopkeep command on that data dir then bills as
+# the demo store (for the [store] settings the operator left unset).
+MARKER = "demo-store"
+
+# The seller the demo's invoices name: an Irish company, so the French business customer is
+# billed under the reverse charge and consumers pay Irish VAT.
+DEMO_STORE: dict[str, Any] = {
+    "legal_name": "Shopkeep Demo Store Ltd",
+    "address": ["12 Canal Walk", "Dublin 2, D02 XY45", "Ireland"],
+    "country": "IE",
+    "tax_id": "IE3141592S",
+    "contact_email": "billing@shop.example.com",
+    "logo_file": CONFIG_DIR / "demo" / "logo.svg",
+    "footer": "Registered in Ireland, company number 765432. Questions? Reply to any portal email.",
+    "tax_rate": Decimal(23),
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +69,20 @@ def _history() -> list[DemoPurchase]:
                      relativedelta(months=2, days=3)),
 
         DemoPurchase("demo-bob-ebook", *bob, "ebook", "standard", relativedelta(months=1, days=12)),
+        DemoPurchase("demo-alice-tileset", *alice, TEAM_PRODUCT, "studio", relativedelta(months=1, days=20)),
     ]
+
+
+def with_demo_store(settings: Settings) -> Settings:
+    """The settings with the demo seller in every [store] setting the operator left unset."""
+    given = settings.store.model_fields_set
+    store = settings.store.model_copy(update={k: v for k, v in DEMO_STORE.items() if k not in given})
+    return settings.model_copy(update={"store": store})
+
+
+def seeded(settings: Settings) -> bool:
+    """Whether the data dir holds the demo store."""
+    return (settings.data_dir / MARKER).is_file()
 
 
 def write_demo_files(portal: Portal) -> None:
@@ -71,8 +103,16 @@ def write_demo_files(portal: Portal) -> None:
 
 
 async def seed(portal: Portal) -> list[str]:
-    """Load the demo catalog, files and customers. Safe to run again: nothing is duplicated."""
+    """Load the demo catalog, files and customers. Safe to run again: nothing is duplicated.
+
+    The portal bills as the demo store from then on (`with_demo_store`). The history is recorded
+    in the order it happened, each purchase and renewal under a clock set to its time, so its
+    invoices are dated then and numbered in that order."""
+    portal.settings = with_demo_store(portal.settings)
     write_demo_files(portal)
+    (portal.settings.data_dir / MARKER).write_text(
+        "This data dir holds shopkeep's demo store: its seller details fill the [store] settings "
+        "left unset.\n")
     now = portal.now()
     done: list[str] = []
     async with portal.db.unit_of_work() as session:
@@ -84,14 +124,18 @@ async def seed(portal: Portal) -> list[str]:
             alice.billing_name = "Alice Moreau"
             alice.billing_address = ["Atelier Moreau", "12 Rue des Lilas", "75011 Paris", "France"]
             alice.tax_ids = [{"type": "eu_vat", "value": "FR40303265045"}]
-        for purchase in _history():
-            result = await record_purchase(session, portal, PurchaseRequest(
+        for purchase in sorted(_history(), key=lambda p: now - p.ago):
+            bought_at = now - purchase.ago
+            await _renew_until(session, portal, bought_at)
+            # Seeded before (maybe on another day, so at other times): kept as it is.
+            if await existing_order(session, purchase.external_id) is not None:
+                continue
+            await record_purchase(session, portal.at(bought_at), PurchaseRequest(
                 email=purchase.email, name=purchase.name, external_id=purchase.external_id,
                 items=[PurchaseItem(product=purchase.product, plan=purchase.plan)],
-                time=now - purchase.ago, source="demo",
+                time=bought_at, source="demo",
             ), actor="demo")
-            if result.created:
-                done.append(f"{purchase.email} bought {purchase.product}")
+            done.append(f"{purchase.email} bought {purchase.product}")
         await _renew_until(session, portal, now)
         done += await _team_and_devices(session, portal, now)
     return done
@@ -133,13 +177,6 @@ async def _team_and_devices(session: AsyncSession, portal: Portal, now: datetime
     """Alice's team with two seats (Bob's claimed, Dana's pending) and a few devices, some of
     them long unseen. Anything already there, in any state, is left as it is."""
     done: list[str] = []
-    # Bought after the subscription history, so the order numbers before it stay as they were.
-    bought = await record_purchase(session, portal, PurchaseRequest(
-        email=DEMO_CUSTOMER, name="Alice Moreau", external_id="demo-alice-tileset",
-        items=[PurchaseItem(product=TEAM_PRODUCT, plan="studio")],
-        time=now - relativedelta(months=1, days=20), source="demo"), actor="demo")
-    if bought.created:
-        done.append(f"{DEMO_CUSTOMER} bought {TEAM_PRODUCT}")
     alice = await by_email(session, DEMO_CUSTOMER)
     team = await session.scalar(select(Product).where(Product.slug == TEAM_PRODUCT))
     assert alice is not None and team is not None
@@ -173,16 +210,15 @@ async def _team_and_devices(session: AsyncSession, portal: Portal, now: datetime
     return done
 
 
-async def _renew_until(session: AsyncSession, portal: Portal, now: datetime) -> None:
-    """Charge the demo subscriptions every period up to today, as a billing run would have."""
+async def _renew_until(session: AsyncSession, portal: Portal, until: datetime) -> None:
+    """Charge the demo subscriptions every period up to `until`, as a billing run would have,
+    each renewal at its own time."""
     subscriptions = await session.scalars(
         select(Subscription).join(Order, Subscription.order_id == Order.id)
         .where(Order.external_id.startswith("demo-"))
     )
     for subscription in subscriptions:
-        period = 1
-        while subscription.current_period_end <= now + timedelta(seconds=1):
-            await record_renewal(session, portal, subscription,
-                                 external_id=f"demo-renewal-{subscription.id}-{period}",
-                                 placed_at=subscription.current_period_end)
-            period += 1
+        while (due := subscription.current_period_end) <= until + timedelta(seconds=1):
+            await record_renewal(session, portal.at(due), subscription,
+                                 external_id=f"demo-renewal-{subscription.id}-{due:%Y%m%d}",
+                                 placed_at=due)

@@ -63,12 +63,17 @@ def licenses_table(licenses: Sequence[License], *, usage: Mapping[int, int], now
 
 def documents_table(documents: Sequence[Document], customer: Customer, *,
                     heading: str = "Invoice", title: str | None = None,
-                    first_number: int | None = None) -> Table:
+                    first_number: int | None = None, settles: Mapping[int, str] | None = None) -> Table:
     """Billing documents, one a row: number (under `heading`), date, total, status. With
-    `first_number`, a first column numbers the rows from it, as `invoice <n>` takes them."""
+    `first_number`, a first column numbers the rows from it, as `invoice <n>` takes them. With
+    `settles` (document id -> number), receipts name the invoice each one pays."""
     rows = [[doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
              formatting.money(doc.total, doc.currency, customer.locale), doc.status]
             for doc in documents]
+    if settles is not None:
+        for doc, row in zip(documents, rows, strict=True):
+            row.insert(1, settles.get(doc.related_document_id or 0, ""))
+        return Table([heading, "For invoice", "Date", "Total", "Status"], rows, title=title, numeric=(3,))
     if first_number is None:
         return Table([heading, "Date", "Total", "Status"], rows, title=title, numeric=(2,))
     return Table(["#", heading, "Date", "Total", "Status"],

@@ -38,6 +38,7 @@ async def test_serve_demo_starts_answers_and_stops(settings_factory: Callable[..
 
     assert await asyncio.to_thread(greet) == 250
     assert not [r for r in caplog.records if r.name == "mail.log"], "SMTP chatter is not in the log"
+    assert not [r for r in caplog.records if "seller" in r.getMessage()], "the demo fills the seller"
     stop.set()
     await asyncio.wait_for(task, 10)
 
@@ -88,3 +89,24 @@ async def test_moving_the_http_server_without_its_public_url_warns(
     stop.set()
     await asyncio.wait_for(task, 10)
     assert any("SHOPKEEP_PUBLIC_URL" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+async def test_a_seller_missing_from_the_settings_is_warned_about_at_start(
+        settings_factory: Callable[..., Settings], caplog: pytest.LogCaptureFixture) -> None:
+    async def warnings_at_start(settings: Settings) -> list[str]:
+        caplog.clear()
+        started, stop = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(serve(settings, started=started, stop=stop))
+        await asyncio.wait_for(started.wait(), 30)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        return [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "seller" in r.getMessage()]
+
+    listen = {"http_listen": f"127.0.0.1:{free_port()}", "smtp_listen": f"127.0.0.1:{free_port()}"}
+    [warning] = await warnings_at_start(settings_factory(**listen, store={"tax_rate": 20}))
+    assert "[store] legal_name, [store] address, [store] tax_id, [store] country" in warning
+    assert "SHOPKEEP_STORE__LEGAL_NAME" in warning and "VAT number" in warning
+    complete = {"legal_name": "Seller Ltd", "address": ["1 Quay", "Dublin", "Ireland"],
+                "tax_id": "IE3141592S", "tax_rate": 23}
+    listen = {"http_listen": f"127.0.0.1:{free_port()}", "smtp_listen": f"127.0.0.1:{free_port()}"}
+    assert await warnings_at_start(settings_factory(**listen, store=complete)) == []

@@ -1,19 +1,29 @@
-"""Issuing documents: gapless numbers, and a snapshot of seller, buyer and lines that never changes."""
+"""Issuing documents: gapless numbers in the order of their issue dates, and a snapshot of
+seller, buyer, lines, taxes and dates that never changes (the fields article 226 of Directive
+2006/112/EC asks of an invoice)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from core.billing import buyer as buyer_details
+from core.billing import seller as seller_details
+from core.billing.amounts import Item, invoice_amounts
+from core.billing.buyer import BuyerDetails
+from core.billing.tax import treatment_for
 from core.kernel.portal import Portal
-from core.models import Customer, Document, DocumentCounter, Order, OrderItem
+from core.models import Customer, Document, DocumentCounter, Order, OrderItem, Subscription
 from core.models.billing import CREDIT_NOTE, INVOICE, RECEIPT
+from core.models.catalog import SUBSCRIPTION
+
+SNAPSHOT_VERSION = 2  # 2: net lines, taxes with their base, the tax treatment, the supply date
 
 
 def _format(portal: Portal, kind: str) -> str:
@@ -39,66 +49,78 @@ async def next_number(session: AsyncSession, portal: Portal, kind: str, year: in
 
 
 def seller(portal: Portal) -> dict[str, Any]:
-    store = portal.settings.store
-    return {"name": portal.settings.store_name, "legal_name": store.legal_name or portal.settings.store_name,
-            "address": list(store.address), "tax_id": store.tax_id,
-            "email": store.contact_email or portal.settings.portal_address, "footer": store.footer}
+    return seller_details.snapshot(portal.settings)
 
 
 def buyer(customer: Customer) -> dict[str, Any]:
-    return {"name": customer.billing_name or customer.name or customer.email, "email": customer.email,
-            "address": list(customer.billing_address or []), "tax_ids": list(customer.tax_ids or []),
-            "locale": customer.locale, "timezone": customer.timezone}
+    return buyer_details.from_customer(customer).snapshot()
 
 
-def _lines(portal: Portal, items: list[OrderItem], paid: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Lines with tax included in the price (as digital goods are sold to consumers)."""
-    rate = portal.settings.store.tax_rate
-    lines: list[dict[str, Any]] = []
-    for item in items:
-        lines.append({"description": item.product.name + (f" ({item.plan.name})" if item.plan else ""),
-                      "quantity": item.quantity, "unit_amount": item.unit_amount, "amount": item.amount})
-    listed = sum(line["amount"] for line in lines)
-    if paid < listed:
-        # "kind" lets the PDF name it in the buyer's language; the description is the fallback.
-        lines.append({"kind": "discount", "description": "Discount", "quantity": 1,
-                      "unit_amount": paid - listed,
-                      "amount": paid - listed})
-    tax = 0
-    for line in lines:
-        net = (Decimal(line["amount"]) * 100 / (100 + rate)).quantize(Decimal(1), ROUND_HALF_UP)
-        line["tax_rate"] = str(rate)
-        line["tax"] = line["amount"] - int(net)
-        tax += line["tax"]
-    total = sum(line["amount"] for line in lines)
-    return lines, {"subtotal": total - tax, "tax_total": tax, "total": total}
+async def issue_moment(session: AsyncSession, portal: Portal, kind: str) -> datetime:
+    """Now, and never before the newest document of the kind: numbers follow issue dates even
+    when two hosts' clocks differ. Call it holding the kind's number (its counter's lock)."""
+    now = portal.now()
+    newest = await session.scalar(select(func.max(Document.issued_at)).where(Document.kind == kind))
+    return max(now, newest) if newest is not None else now
 
 
-async def issue_for_order(session: AsyncSession, portal: Portal, order: Order) -> list[Document]:
-    """An invoice for the paid order and a receipt for its payment."""
+async def _subscription_period(session: AsyncSession, order: Order, item: OrderItem
+                               ) -> tuple[datetime, datetime] | None:
+    """The period a subscription line pays for: its subscription's current one, as the charge
+    (first purchase or renewal) has just made it."""
+    if item.product.kind != SUBSCRIPTION:
+        return None
+    subscription = await session.scalar(
+        select(Subscription).where(Subscription.customer_id == order.customer_id,
+                                   Subscription.product_id == item.product_id)
+        .order_by(Subscription.current_period_start.desc(), Subscription.id.desc()).limit(1))
+    if subscription is None:
+        return None
+    return subscription.current_period_start, subscription.current_period_end
+
+
+async def issue_for_order(session: AsyncSession, portal: Portal, order: Order, *,
+                          buyer: BuyerDetails | None = None) -> list[Document]:
+    """An invoice for the paid order and a receipt for its payment, both dated now (the supply
+    date, the order's time, is kept beside it). `buyer` is who is billed, as billing details
+    say at this moment; by default read from the customer record."""
     items = list(await session.scalars(
         select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.id)
         .options(selectinload(OrderItem.product), selectinload(OrderItem.plan))))
     customer = await session.get(Customer, order.customer_id)
     assert customer is not None
-    lines, totals = _lines(portal, items, order.total)
+    details = buyer or buyer_details.from_customer(customer)
+    store = portal.settings.store
+    treatment = treatment_for(store, details.country, [tax_id.value for tax_id in details.tax_ids])
+    amounts = invoice_amounts(
+        [Item(description=item.product.name + (f" ({item.plan.name})" if item.plan else ""),
+              quantity=item.quantity, listed=item.amount,
+              period=await _subscription_period(session, order, item)) for item in items],
+        order.total, treatment, store_rate=store.tax_rate, tax_name=store.tax_name)
     snapshot = {
-        "seller": seller(portal), "buyer": buyer(customer), "lines": lines,
-        "taxes": [{"name": portal.settings.store.tax_name, "rate": str(portal.settings.store.tax_rate),
-                   "amount": totals["tax_total"]}] if portal.settings.store.tax_rate else [],
-        "order_number": order.number, "paid_at": order.placed_at.isoformat(), "payment_status": "paid",
+        "version": SNAPSHOT_VERSION, "seller": seller(portal), "buyer": details.snapshot(),
+        "lines": amounts.lines, "taxes": amounts.taxes,
+        "treatment": {"kind": treatment.kind, "mention": treatment.mention,
+                      "buyer_vat_id": treatment.buyer_vat_id},
+        "order_number": order.number, "supplied_at": order.placed_at.isoformat(),
+        "paid_at": order.placed_at.isoformat(), "payment_status": "paid",
     }
-    documents = []
-    related = None
+    totals = {"subtotal": amounts.subtotal, "tax_total": amounts.tax_total, "total": amounts.total}
+    documents: list[Document] = []
     for kind in (INVOICE, RECEIPT):
+        year = portal.now().year
+        number = await next_number(session, portal, kind, year)
+        issued_at = await issue_moment(session, portal, kind)
+        settles = {} if not documents else {
+            "settles": documents[0].number, "settles_issued_at": documents[0].issued_at.isoformat()}
         document = Document(
-            kind=kind, number=await next_number(session, portal, kind, order.placed_at.year),
-            customer_id=customer.id, order_id=order.id, related_document_id=related,
-            issued_at=order.placed_at, currency=order.currency, amount_paid=order.total, status="paid",
-            snapshot={**snapshot, "kind": kind}, **totals)
+            kind=kind, number=number, customer_id=customer.id, order_id=order.id,
+            related_document_id=documents[0].id if documents else None,
+            issued_at=issued_at, supplied_at=order.placed_at, tax_treatment=treatment.kind,
+            currency=order.currency, amount_paid=order.total, status="paid",
+            snapshot={**snapshot, **settles, "kind": kind}, **totals)
         session.add(document)
         await session.flush()
-        related = document.id
         documents.append(document)
     return documents
 
@@ -110,10 +132,11 @@ async def issue_credit_note(session: AsyncSession, portal: Portal, invoice: Docu
     snapshot.update(kind=CREDIT_NOTE, reason=reason, corrects=invoice.number,
                     lines=[{"description": f"Credit for {invoice.number}: {reason}", "quantity": 1,
                             "unit_amount": -amount, "amount": -amount, "tax_rate": "0", "tax": 0}])
-    note = Document(kind=CREDIT_NOTE, number=await next_number(session, portal, CREDIT_NOTE,
-                                                                portal.now().year),
+    number = await next_number(session, portal, CREDIT_NOTE, portal.now().year)
+    issued_at = await issue_moment(session, portal, CREDIT_NOTE)
+    note = Document(kind=CREDIT_NOTE, number=number,
                     customer_id=invoice.customer_id, order_id=invoice.order_id,
-                    related_document_id=invoice.id, issued_at=portal.now(), currency=invoice.currency,
+                    related_document_id=invoice.id, issued_at=issued_at, currency=invoice.currency,
                     subtotal=-amount, tax_total=0, total=-amount, amount_paid=0, status="credited",
                     snapshot=snapshot)
     session.add(note)

@@ -10,12 +10,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.billing.periods import Period
 from core.kernel.formatting import zone
 from core.models import Document
+from core.models.billing import INVOICE, RECEIPT
 
 
 async def by_number(session: AsyncSession, customer_id: int, kind: str, number: str) -> Document | None:
     return await session.scalar(select(Document).where(
         Document.customer_id == customer_id, Document.kind == kind,
         Document.number == number.strip().upper()))
+
+
+async def receipts_for(session: AsyncSession, customer_id: int, invoice_number: str) -> list[Document]:
+    """The receipts of the customer's invoice with that number (none if it is not theirs)."""
+    invoice = await by_number(session, customer_id, INVOICE, invoice_number)
+    if invoice is None:
+        return []
+    return list(await session.scalars(select(Document).where(
+        Document.customer_id == customer_id, Document.kind == RECEIPT,
+        Document.related_document_id == invoice.id).order_by(Document.id)))
+
+
+async def numbers_of(session: AsyncSession, customer_id: int, ids: list[int | None]) -> dict[int, str]:
+    """Document id -> number, for the customer's documents among `ids`."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Document.id, Document.number).where(
+        Document.customer_id == customer_id, Document.id.in_(wanted)))
+    return {row.id: row.number for row in rows}
 
 
 async def in_period(session: AsyncSession, customer_id: int, kind: str, period: Period,

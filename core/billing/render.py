@@ -1,9 +1,12 @@
 """Rendering documents: Jinja2 HTML (translatable, the customer's locale) to PDF with WeasyPrint.
 
 Template variables: doc (number, kind, status), title, status, snapshot (as issued), seller,
-buyer, lines (description, quantity, unit, tax_rate, amount: formatted), taxes (label, amount),
-totals (subtotal, total, paid, balance), issued, paid, logo (data URI or None), lang, and `_`
-for translations.
+buyer, seller_tax_label, buyer_tax_ids (label, value), tax_name, lines (description, quantity,
+unit: the net unit price, tax_rate, amount: the net line amount; formatted), taxes (label, base:
+the net amount taxed at that rate, amount), totals (subtotal: net, total, paid, balance), issued,
+supplied (the date of supply when it is not the issue date), paid, mention (the reverse charge
+or the exemption), reverse_charge, settles and settles_issued (the invoice a receipt pays),
+logo (data URI or None), lang, and `_` for translations.
 
 A PDF is rendered once and kept under <data dir>/documents/<sha256>.pdf; later requests read
 those bytes. WeasyPrint runs in a separate, long-lived process (RenderWorker), so a render never
@@ -25,6 +28,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from babel.messages.mofile import write_mo
@@ -73,13 +77,30 @@ def _logo(path: Path | None) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
-def render_html(document: Document, settings: Settings) -> str:
+def _net_lines(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lines net of tax. Documents issued before lines were kept net carry the gross amount
+    and its tax; the net is read from those without changing what was issued."""
+    lines = []
+    for line in snapshot["lines"]:
+        net = line["net"] if "net" in line else line["amount"] - line.get("tax", 0)
+        quantity = line.get("quantity") or 1
+        unit = Decimal(line["unit_net"]) if "unit_net" in line else Decimal(net) / quantity
+        lines.append({**line, "net": net, "unit_net": unit, "quantity": quantity})
+    return lines
+
+
+def render_html(document: Document, settings: Settings, *, settles: str | None = None) -> str:
+    """The document as HTML. `settles` names the invoice a receipt pays, for receipts issued
+    before their snapshot named it."""
     snapshot = document.snapshot
     buyer = snapshot["buyer"]
+    seller = snapshot["seller"]
     locale = formatting.locale_or_default(buyer.get("locale") or settings.store.locale)
     tz = buyer.get("timezone") or settings.store.timezone
     env, name = _environment(settings.store.template_file, locale)
     gettext = translations(locale).gettext
+    named_tax = seller.get("tax_name") or settings.store.tax_name
+    tax_name = gettext(named_tax)  # "VAT" is "USt." in German
 
     def money(amount: int) -> str:
         return formatting.money(amount, document.currency, locale)
@@ -87,22 +108,52 @@ def render_html(document: Document, settings: Settings) -> str:
     def percent(rate: str) -> str:
         return format_decimal(Decimal(rate), locale=locale) + " %"
 
-    paid_at = snapshot.get("paid_at")
+    def day(iso: str | None) -> str | None:
+        return formatting.date(datetime.fromisoformat(iso), locale, tz) if iso else None
+
+    def described(line: dict[str, Any]) -> str:
+        return gettext(LINE_NAMES[line["kind"]]) if line.get("kind") in LINE_NAMES else line["description"]
+
+    def period(line: dict[str, Any]) -> str | None:
+        dates = line.get("period")
+        return f"{day(dates['start'])} – {day(dates['end'])}" if dates else None
+
+    def tax_id_label(kind: str | None) -> str:
+        if kind == "eu_vat":
+            return gettext("VAT number")
+        return kind.replace("_", " ").upper() if kind else gettext("Tax ID")
+
+    issued = formatting.date(document.issued_at, locale, tz)
+    supplied = day(snapshot.get("supplied_at"))
+    treatment = snapshot.get("treatment") or {}
+    mention = treatment.get("mention")
+    taxes = snapshot.get("taxes", [])
     return env.get_template(name).render(
-        doc=document, snapshot=snapshot, seller=snapshot["seller"], buyer=buyer, lang=locale[:2],
+        doc=document, snapshot=snapshot, seller=seller, buyer=buyer, lang=locale[:2],
         title=gettext(TITLES.get(document.kind, "Invoice")),
         status=gettext(STATUS_BADGES.get(document.status, "OPEN")),
-        lines=[{**line, "description": gettext(LINE_NAMES[line["kind"]]) if line.get("kind") in LINE_NAMES
-                 else line["description"],
-                "unit": money(line["unit_amount"]), "amount": money(line["amount"]),
-                "tax_rate": percent(line.get("tax_rate", "0"))} for line in snapshot["lines"]],
-        taxes=[{"label": f"{tax['name']} {percent(tax['rate'])}", "amount": money(tax["amount"])}
-               for tax in snapshot.get("taxes", [])],
+        tax_name=tax_name,
+        seller_tax_label=gettext("VAT number") if named_tax == "VAT" else gettext("Tax ID"),
+        buyer_tax_ids=[{"label": tax_id_label(t.get("type")), "value": t["value"]}
+                       for t in buyer.get("tax_ids", [])],
+        lines=[{**line, "description": described(line), "period": period(line),
+                "unit": formatting.money_exact(line["unit_net"], document.currency, locale),
+                "amount": money(line["net"]), "tax_rate": percent(line.get("tax_rate", "0"))}
+               for line in _net_lines(snapshot)],
+        taxes=[{"label": f"{gettext(tax['name'])} {percent(tax['rate'])}",
+                "base": money(tax["base"]) if "base" in tax else
+                (money(document.subtotal) if len(taxes) == 1 else None),
+                "amount": money(tax["amount"])} for tax in taxes],
         totals={"subtotal": money(document.subtotal), "total": money(document.total),
                 "paid": money(document.amount_paid),
                 "balance": money(max(document.total - document.amount_paid, 0))},
-        issued=formatting.date(document.issued_at, locale, tz),
-        paid=formatting.date(datetime.fromisoformat(paid_at), locale, tz) if paid_at else None,
+        issued=issued,
+        supplied=supplied if supplied is not None and supplied != issued else None,
+        paid=day(snapshot.get("paid_at")),
+        mention=gettext(mention) if mention else None,
+        reverse_charge=treatment.get("kind") == "reverse_charge",
+        settles=snapshot.get("settles") or settles,
+        settles_issued=day(snapshot.get("settles_issued_at")),
         logo=_logo(settings.store.logo_file),
     )
 
@@ -194,7 +245,12 @@ async def pdf_for(session: AsyncSession, settings: Settings, document: Document)
         path = stored_path(settings, document.pdf_sha256)
         if path.is_file():
             return await asyncio.to_thread(path.read_bytes)
-    pdf = await RENDERER.render(render_html(document, settings), recycle_after=settings.render_recycle_after,
+    settles = None
+    if document.kind == RECEIPT and "settles" not in document.snapshot and document.related_document_id:
+        invoice = await session.get(Document, document.related_document_id)
+        settles = invoice.number if invoice is not None else None
+    pdf = await RENDERER.render(render_html(document, settings, settles=settles),
+                                recycle_after=settings.render_recycle_after,
                                 memory_limit=settings.render_memory_limit_mb * 1024 * 1024)
     digest = hashlib.sha256(pdf).hexdigest()
     path = stored_path(settings, digest)

@@ -43,6 +43,15 @@ def money(amount: int, currency: str, locale: str | None = None) -> str:
     return format_currency(value, currency, locale=_locale(locale))
 
 
+def money_exact(amount: Decimal | int, currency: str, locale: str | None = None) -> str:
+    """Like `money`, for an amount in minor units that may hold a fraction of one (a unit
+    price, net of tax): shown to the minor unit when it is whole, with the fraction otherwise."""
+    if Decimal(amount) == Decimal(amount).to_integral_value():
+        return money(int(amount), currency, locale)
+    value = Decimal(amount).scaleb(-get_currency_precision(currency))
+    return format_currency(value, currency, locale=_locale(locale), decimal_quantization=False)
+
+
 def date(moment: datetime, locale: str | None = None, tz: str | None = None) -> str:
     return babel_date(moment.astimezone(zone(tz)), format="medium", locale=_locale(locale))
 

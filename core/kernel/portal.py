@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from config.settings import Settings
@@ -23,6 +23,11 @@ class Portal:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def at(self, moment: datetime) -> Portal:
+        """This portal (same settings and database) with its clock stopped at `moment`: history
+        recorded as it happened, dated then (the demo's past purchases)."""
+        return replace(self, clock=lambda: moment)
 
     @property
     def secret(self) -> bytes:

@@ -34,7 +34,12 @@ class Document(IdMixin, Base):
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
     order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id"), index=True)
     related_document_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("documents.id"))
-    issued_at: Mapped[datetime] = mapped_column(index=True)
+    issued_at: Mapped[datetime] = mapped_column(index=True)  # when the document was made
+    # When what it bills was supplied (the purchase or renewal); None on credit notes and on
+    # documents from before it was kept apart from the issue date.
+    supplied_at: Mapped[datetime | None]
+    # standard, reverse_charge or exempt (core/billing/tax.py); None where it was not recorded.
+    tax_treatment: Mapped[str | None] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int]
     tax_total: Mapped[int]

@@ -83,10 +83,12 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
     singular, plural = NOUNS[kind]
     if NUMBER.match(which.strip()):
         document = await queries.by_number(ctx.session, customer.id, kind, which)
-        if document is None:
+        # A receipt is also asked for by the number of the invoice it pays.
+        found = [document] if document is not None else (
+            await queries.receipts_for(ctx.session, customer.id, which) if kind == RECEIPT else [])
+        if not found:
             raise NotFound(f"You have no {singular} {which.strip().upper()}. Send `invoices` to see yours.")
-        found = [document]
-        label = document.number
+        label = found[0].number
     elif which.strip().lstrip("#").isdecimal() and int(which.strip().lstrip("#")) < FIRST_YEAR:
         # A list number, as `invoices` shows them (1 is the newest); four digits are a year.
         position = int(which.strip().lstrip("#"))
@@ -105,7 +107,9 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
     for document in found[:MAX_ATTACHMENTS]:
         pdf = await pdf_for(ctx.session, ctx.portal.settings, document)
         reply.attachments.append(Attachment(filename(document), "application/pdf", pdf))
-    reply.tables.append(documents_table(found, customer, heading=singular.capitalize()))
+    settles = await queries.numbers_of(ctx.session, customer.id, [d.related_document_id for d in found]
+                                       ) if kind == RECEIPT else None
+    reply.tables.append(documents_table(found, customer, heading=singular.capitalize(), settles=settles))
     if len(found) > MAX_ATTACHMENTS:
         reply.paragraphs.append(f"{len(found)} {plural} match; the newest {MAX_ATTACHMENTS} are attached. "
                                 f"Ask for the others by number, e.g. `{singular} {found[-1].number}`.")
@@ -119,7 +123,7 @@ async def invoice(ctx: Context, args: DocumentArguments) -> Reply:
 
 
 @command("receipt", summary="Get receipt PDFs by number or period", aliases=("receipts",), slow=True,
-         examples=("receipt last", "receipt March", "receipt RCT-2026-0003"))
+         examples=("receipt last", "receipt March", "receipt RCT-2026-0003", "receipt INV-2026-0007"))
 async def receipt(ctx: Context, args: DocumentArguments) -> Reply:
     return await _documents(ctx, RECEIPT, args.which)
 

@@ -29,6 +29,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ("SHOPKEEP_SECRET_KEY", "short", "SHOPKEEP_SECRET_KEY: must be at least 16 characters"),
     ("SHOPKEEP_STORE__TIMEZONE", "Mars/Olympus", "SHOPKEEP_STORE__TIMEZONE: 'Mars/Olympus' is not a time zone"),
     ("SHOPKEEP_STORE__LOCALE", "xx_YY", "SHOPKEEP_STORE__LOCALE: 'xx_YY' is not a locale"),
+    ("SHOPKEEP_STORE__COUNTRY", "Ireland", "SHOPKEEP_STORE__COUNTRY: 'Ireland' is not a country code; use two"),
     ("SHOPKEEP_DISCORD_GATEWAY_URL", "https://gateway.test", "SHOPKEEP_DISCORD_GATEWAY_URL: expected a ws://"),
     ("SHOPKEEP_DEVICE_STALE_DAYS", "0", "SHOPKEEP_DEVICE_STALE_DAYS: must be more than 0"),
     ("SHOPKEEP_LICENSE_API_REQUESTS_PER_MINUTE", "0",

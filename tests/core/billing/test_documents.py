@@ -137,7 +137,8 @@ async def test_the_pdf_says_who_what_and_how_much(demo_portal: Portal) -> None:
     reply = await Dispatcher(demo_portal).handle_line(alice, f"invoice {number}")
     text = pdf_text(reply.attachments[0].data)
     for expected in ("Pixel Studio Pro (Team license)", "Alice Moreau", "12 Rue des Lilas", "FR40303265045",
-                     "Test Store", "$149.00", "PAID", "Subtotal", "Total"):
+                     "Shopkeep Demo Store Ltd", "IE3141592S", "$149.00", "PAID", "Subtotal", "Total",
+                     "Reverse charge"):
         assert expected in text, expected
     assert number in text and reply.attachments[0].filename == f"{number}.pdf"
     again = await Dispatcher(demo_portal).handle_line(alice, f"invoice {number.lower()}")

@@ -11,6 +11,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from bot.cli import build_parser, run
 from bot.console.chat import ConsoleSession, console_caller
@@ -70,6 +71,23 @@ def test_purchase_and_outbox(data_dir: Path, capsys: pytest.CaptureFixture[str])
     listing = capsys.readouterr().out
     assert re.search(r"sent .*invite\s+carol@example.com", listing)
     assert run(["purchase", "--email", "carol@example.com", "--product", "nope"]) == 1
+
+
+def test_a_purchase_recorded_on_the_demo_is_invoiced_by_the_demo_seller_with_its_receipt(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["purchase", "--email", "carol@example.com", "--product", "ebook"]) == 0
+    capsys.readouterr()
+    assert run(["chat", "--as", "carol@example.com", "-c", "invoice last"]) == 0
+    [invoice] = [Path(line.strip()) for line in capsys.readouterr().out.splitlines() if line.strip().endswith(".pdf")]
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(invoice).pages).split())
+    for expected in ("Shopkeep Demo Store Ltd", "12 Canal Walk", "VAT number: IE3141592S", "VAT 23 %", "$19.00"):
+        assert expected in text, expected
+    number = invoice.stem
+    assert run(["chat", "--as", "carol@example.com", "-c", f"receipt {number}"]) == 0
+    out = capsys.readouterr().out
+    [receipt] = [Path(line.strip()) for line in out.splitlines() if line.strip().endswith(".pdf")]
+    assert receipt.name.startswith("RCT-") and number in out
+    assert f"For invoice {number}" in " ".join(" ".join(p.extract_text() for p in PdfReader(receipt).pages).split())
 
 
 def test_purchase_speaks_plainly_and_names_the_option(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
