@@ -65,7 +65,7 @@ async def test_issued_documents_are_carried_unchanged(database_url: tuple[str, d
                     {"id": id_, "kind": kind, "number": number, "related": related,
                      "order": None if kind == "credit_note" else 1, "subtotal": 14900 - tax, "tax": tax,
                      "status": status, "snapshot": json.dumps({**OLD_SNAPSHOT, "kind": kind})})
-        assert "0010" in await db.upgrade()
+        assert "0008" in await db.upgrade()
         async with db.engine.connect() as connection:
             rows = (await connection.execute(text(
                 "SELECT number, supplied_at, tax_treatment, subtotal, tax_total, total, amount_paid, snapshot"
