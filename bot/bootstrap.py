@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from adapters.mail.eml_files import FileTransport
 from adapters.mail.smtp_relay import SmtpRelay
+from adapters.payments.testmode import TestModeProvider
 from config.settings import Settings
 from core.kernel.event_delivery import EventWorker, Subscribers
 from core.kernel.events import (
@@ -19,6 +20,7 @@ from core.kernel.events import (
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
 from core.mail.transport import Transport
+from core.payments.provider import PaymentProvider
 
 if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py for it
     from bot.discord.door import DiscordDoor
@@ -29,6 +31,12 @@ def mail_transport(settings: Settings) -> Transport:
     if settings.mail_relay:
         return SmtpRelay(settings.mail_relay, sender=settings.portal_address)
     return FileTransport(settings.outbox_dir)
+
+
+def payment_provider(portal: Portal) -> PaymentProvider:
+    """Who moves the money: the embedded test-mode provider (test cards only) until a real
+    provider is configured."""
+    return TestModeProvider(portal)
 
 
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:

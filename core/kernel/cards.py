@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import re
 
+from stdnum import luhn
+
 _CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 def _is_card(candidate: str) -> bool:
     digits = re.sub(r"\D", "", candidate)
-    return 13 <= len(digits) <= 19 and _luhn(digits)
+    return 13 <= len(digits) <= 19 and luhn.is_valid(digits)
 
 
 # What a kept message says where a card number was: still read as one, so the customer is

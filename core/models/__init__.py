@@ -10,12 +10,14 @@ from core.models.identity import ChatLink, CodeChallenge, Customer
 from core.models.licenses import Activation, License, Seat
 from core.models.mail import InboundMail, OutboundMail
 from core.models.orders import Download, Entitlement, Order, OrderItem
+from core.models.payments import Charge, PaymentCustomer, PaymentMethod
 from core.models.subscriptions import Subscription
 
 __all__ = [
     "Activation",
     "AuditEvent",
     "Base",
+    "Charge",
     "ChatDelivery",
     "ChatInstallation",
     "ChatLink",
@@ -33,6 +35,8 @@ __all__ = [
     "Order",
     "OrderItem",
     "OutboundMail",
+    "PaymentCustomer",
+    "PaymentMethod",
     "PendingAction",
     "Plan",
     "Product",

@@ -1,1 +1,2 @@
-"""The payment provider seam: the interface every provider adapter implements."""
+"""Payments: the provider interface every provider adapter implements (provider.py), the
+customer's saved payment methods (methods.py) and their ids at the provider (customers.py)."""
