@@ -9,9 +9,10 @@ from core.models.events import DomainEvent
 from core.models.identity import ChatLink, CodeChallenge, Customer
 from core.models.licenses import Activation, License, Seat
 from core.models.mail import InboundMail, OutboundMail
+from core.models.merchant import MerchantNotice
 from core.models.orders import Download, Entitlement, Order, OrderItem
 from core.models.payments import Charge, PaymentCustomer, PaymentMethod
-from core.models.subscriptions import Subscription
+from core.models.subscriptions import Subscription, SubscriptionQuote
 
 __all__ = [
     "Activation",
@@ -31,6 +32,7 @@ __all__ = [
     "Entitlement",
     "InboundMail",
     "License",
+    "MerchantNotice",
     "OAuthState",
     "Order",
     "OrderItem",
@@ -42,5 +44,6 @@ __all__ = [
     "Product",
     "Seat",
     "Subscription",
+    "SubscriptionQuote",
     "utcnow",
 ]

@@ -14,6 +14,7 @@ PostgreSQL alike.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -56,6 +57,9 @@ class Subscription(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default=ACTIVE)
     current_period_start: Mapped[datetime]
     current_period_end: Mapped[datetime]
+    # The day periods are counted from (a new period after a move to a longer interval, a
+    # resume); None: the first order's day, as before.
+    period_anchor: Mapped[datetime | None]
 
     billed_by: Mapped[str] = mapped_column(String(20), default=MERCHANT, server_default=MERCHANT)
     provider: Mapped[str] = mapped_column(String(30), default=EXTERNAL, server_default=EXTERNAL)
@@ -73,6 +77,8 @@ class Subscription(IdMixin, CreatedMixin, Base):
     canceled_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
 
+    # An upgrade's difference owed with the next renewal (proration `next_period`), minor units.
+    carry_over: Mapped[int] = mapped_column(default=0, server_default="0")
     # Dunning: failed renewal charges of the current period, and when the next one is tried.
     failed_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_retry_at: Mapped[datetime | None]
@@ -95,3 +101,26 @@ class Subscription(IdMixin, CreatedMixin, Base):
     @property
     def billed_by_shopkeep(self) -> bool:
         return self.billed_by == SHOPKEEP
+
+
+class SubscriptionQuote(IdMixin, CreatedMixin, Base):
+    """A preview as it was shown: confirming applies exactly this, or nothing.
+
+    Bound to the customer and to the subscription's version at preview time: if the
+    subscription changed since (another change, a renewal), the quote is refused, not re-priced.
+    """
+
+    __tablename__ = "subscription_quotes"
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(BigId, ForeignKey("subscriptions.id"))
+    subscription_version: Mapped[int]
+    action: Mapped[str] = mapped_column(String(20))  # change_plan, keep, pause, resume, cancel, ...
+    plan_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("plans.id"))
+    # Lines, when it takes effect, the pause's end, the reason: what the preview said.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    amount_due: Mapped[int] = mapped_column(default=0)  # charged on confirmation, minor units
+    currency: Mapped[str] = mapped_column(String(3))
+    prorated_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -73,6 +73,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_payment_methods_customer_id'), 'payment_methods', ['customer_id'], unique=False)
 
+    with op.batch_alter_table('products', recreate='never') as batch_op:
+        batch_op.add_column(sa.Column('subscription_policy', sa.JSON(), server_default='{}', nullable=False))
     with op.batch_alter_table('subscriptions', recreate='never') as batch_op:
         batch_op.add_column(sa.Column('billed_by', sa.String(length=20), server_default='merchant', nullable=False))
         batch_op.add_column(sa.Column('provider', sa.String(length=30), server_default='external', nullable=False))
@@ -83,6 +85,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('cancel_reason', sa.Text(), nullable=True))
         batch_op.add_column(_timestamp('canceled_at'))
         batch_op.add_column(_timestamp('ended_at'))
+        batch_op.add_column(_timestamp('period_anchor'))
+        batch_op.add_column(sa.Column('carry_over', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('failed_attempts', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(_timestamp('next_retry_at'))
         batch_op.add_column(_timestamp('renewal_lease_until'))
@@ -121,6 +125,43 @@ def upgrade() -> None:
     op.create_index(op.f('ix_charges_customer_id'), 'charges', ['customer_id'], unique=False)
     op.create_index(op.f('ix_charges_subscription_id'), 'charges', ['subscription_id'], unique=False)
 
+    op.create_table('subscription_quotes',
+    sa.Column('customer_id', Id, nullable=False),
+    sa.Column('subscription_id', Id, nullable=False),
+    sa.Column('subscription_version', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('plan_id', Id, nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('amount_due', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    _timestamp('prorated_at', nullable=False),
+    _timestamp('expires_at', nullable=False),
+    _timestamp('used_at'),
+    sa.Column('id', Id, autoincrement=True, nullable=False),
+    _timestamp('created_at', nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_subscription_quotes_customer_id_customers')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_subscription_quotes_plan_id_plans')),
+    sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], name=op.f('fk_subscription_quotes_subscription_id_subscriptions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_subscription_quotes'))
+    )
+    op.create_index(op.f('ix_subscription_quotes_customer_id'), 'subscription_quotes', ['customer_id'], unique=False)
+
+    op.create_table('merchant_notices',
+    sa.Column('event', sa.String(length=60), nullable=False),
+    sa.Column('delivery_id', sa.String(length=80), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    _timestamp('next_attempt_at', nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    _timestamp('sent_at'),
+    sa.Column('id', Id, autoincrement=True, nullable=False),
+    _timestamp('created_at', nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_merchant_notices')),
+    sa.UniqueConstraint('delivery_id', name=op.f('uq_merchant_notices_delivery_id'))
+    )
+    op.create_index(op.f('ix_merchant_notices_status'), 'merchant_notices', ['status'], unique=False)
+
 
 def _end_older_duplicates() -> None:
     """Of two live subscriptions of one product and customer, the newest stays live."""
@@ -143,6 +184,10 @@ def _end_older_duplicates() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_merchant_notices_status'), table_name='merchant_notices')
+    op.drop_table('merchant_notices')
+    op.drop_index(op.f('ix_subscription_quotes_customer_id'), table_name='subscription_quotes')
+    op.drop_table('subscription_quotes')
     op.drop_index(op.f('ix_charges_subscription_id'), table_name='charges')
     op.drop_index(op.f('ix_charges_customer_id'), table_name='charges')
     op.drop_table('charges')
@@ -151,10 +196,12 @@ def downgrade() -> None:
     # downgrade there wants foreign keys off (PRAGMA foreign_keys=OFF).
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
         for column in ('scheduled_plan_id', 'payment_method_id', 'version', 'renewal_lease_until',
-                       'next_retry_at', 'failed_attempts', 'ended_at', 'canceled_at', 'cancel_reason',
+                       'next_retry_at', 'failed_attempts', 'carry_over', 'period_anchor', 'ended_at', 'canceled_at', 'cancel_reason',
                        'pause_until', 'paused_at', 'pause_at_period_end', 'provider_ref', 'provider',
                        'billed_by'):
             batch_op.drop_column(column)
+    with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.drop_column('subscription_policy')
     op.drop_index(op.f('ix_payment_methods_customer_id'), table_name='payment_methods')
     op.drop_table('payment_methods')
     op.drop_table('payment_customers')

@@ -4,9 +4,10 @@ provider the composition root would choose."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from adapters.payments.testmode import TestModeProvider
 from core.catalog.spec import read_catalog
@@ -37,6 +38,13 @@ kind = "subscription"
   currency = "USD"
   rank = 1
   [[products.plans]]
+  slug = "basic-eur"
+  name = "Basic (EUR)"
+  interval = "month"
+  price = 900
+  currency = "EUR"
+  rank = 0
+  [[products.plans]]
   slug = "pro-yearly"
   name = "Pro yearly"
   interval = "year"
@@ -65,16 +73,15 @@ async def load(portal: Portal, tmp_path: Path, catalog: str = CATALOG) -> None:
 
 
 async def subscribe(portal: Portal, email: str, product: str = "club", plan: str = "basic", *,
-                    billed_by: str = SHOPKEEP) -> Subscription:
+                    billed_by: Literal["shopkeep", "merchant"] = SHOPKEEP) -> Subscription:
     """A purchase of `product`; the subscription is billed as `billed_by` says."""
     async with portal.db.unit_of_work() as session:
         result = await record_purchase(session, portal, PurchaseRequest(
-            email=email, external_id=f"{email}-{product}", items=[PurchaseItem(product=product, plan=plan)]))
+            email=email, external_id=f"{email}-{product}", billed_by=billed_by,
+            items=[PurchaseItem(product=product, plan=plan)]))
         subscription = await session.scalar(select(Subscription).where(
             Subscription.order_id == result.order.id))
         assert subscription is not None
-        await session.execute(update(Subscription).where(Subscription.id == subscription.id)
-                              .values(billed_by=billed_by, provider="testmode"))
     return subscription
 
 
