@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.bootstrap import outbox_sender
+from bot.bootstrap import outbox_sender, payment_provider
 from bot.version import shopkeep_version
 from config.settings import Settings, SettingsError, load_settings
 from core.identity.customers import by_email
@@ -169,7 +169,7 @@ async def _catalog_load(portal: Portal, args: argparse.Namespace) -> int:
 
 async def _demo(portal: Portal, args: argparse.Namespace) -> int:
     from core import demo
-    for line in await demo.seed(portal):
+    for line in await demo.seed(portal, payments=payment_provider(portal)):
         print(line)
     await outbox_sender(portal).send_due()
     return 0

@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from aiohttp import web
 
-from bot.bootstrap import event_worker, outbox_sender
+from bot.bootstrap import event_worker, outbox_sender, payment_provider
 from bot.discord import start as start_discord
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
@@ -44,7 +44,7 @@ async def serve(settings: Settings, *, with_demo: bool = False,
                 report = await sync_catalog(session, read_catalog(settings.catalog_file))
             log.info("catalog %s: %s", settings.catalog_file, report.summary())
         if with_demo:
-            for line in await demo.seed(portal):
+            for line in await demo.seed(portal, payments=payment_provider(portal)):
                 log.info("demo: %s", line)
 
         app = create_app(portal)

@@ -8,6 +8,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, update
@@ -19,10 +20,13 @@ from core.identity.customers import by_email, get_or_create
 from core.kernel.portal import Portal
 from core.licenses import activations, seats
 from core.licenses.queries import licenses_for
-from core.models import Activation, Entitlement, Order, Product, Seat, Subscription
+from core.models import Activation, Entitlement, Product, Seat
 from core.models.licenses import CLAIMED
-from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
-from core.subscriptions.renewals import record_renewal
+from core.orders.purchases import PurchaseItem, PurchaseRequest, existing_order, record_purchase
+from core.payments import methods
+from core.payments.customers import provider_customer
+from core.payments.provider import PaymentProvider
+from core.subscriptions.renewals import RenewalWorker
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEMO_CATALOG = CONFIG_DIR / "demo-catalog.toml"
@@ -38,18 +42,24 @@ class DemoPurchase:
     product: str
     plan: str
     ago: relativedelta
+    billed_by: Literal["shopkeep", "merchant"] = "merchant"
+    card: str | None = None  # a test-mode token: the card on file before its renewals
 
 
 def _history() -> list[DemoPurchase]:
     alice, bob = (DEMO_CUSTOMER, "Alice Moreau"), (SECOND_CUSTOMER, "Bob Okafor")
     return [
-        DemoPurchase("demo-alice-pro", *alice, "maker-pro", "monthly", relativedelta(months=11, days=2)),
+        DemoPurchase("demo-alice-pro", *alice, "maker-pro", "monthly", relativedelta(months=11, days=2),
+                     billed_by="shopkeep", card="pm_card_visa"),
         DemoPurchase("demo-alice-ebook", *alice, "ebook", "standard", relativedelta(months=8, days=5)),
         DemoPurchase("demo-alice-pixel", *alice, "pixel-studio", "team", relativedelta(months=5, days=10)),
         DemoPurchase("demo-alice-founders", *alice, "founders-circle", "lifetime",
                      relativedelta(months=2, days=3)),
 
         DemoPurchase("demo-bob-ebook", *bob, "ebook", "standard", relativedelta(months=1, days=12)),
+        # Its first renewal, yesterday, was declined: past due, to be fixed with `payment`.
+        DemoPurchase("demo-bob-sprites", *bob, "sprite-club", "monthly", relativedelta(months=1, days=1),
+                     billed_by="shopkeep", card="pm_card_chargeDeclined"),
     ]
 
 
@@ -70,8 +80,11 @@ def write_demo_files(portal: Portal) -> None:
         app.write_bytes(buffer.getvalue())
 
 
-async def seed(portal: Portal) -> list[str]:
-    """Load the demo catalog, files and customers. Safe to run again: nothing is duplicated."""
+async def seed(portal: Portal, *, payments: PaymentProvider) -> list[str]:
+    """Load the demo catalog, files and customers. Safe to run again: nothing is duplicated.
+
+    The subscriptions shopkeep bills get their test card and are renewed up to today by the
+    renewals worker's own pass, charged through `payments` as any renewal is."""
     write_demo_files(portal)
     now = portal.now()
     done: list[str] = []
@@ -85,16 +98,37 @@ async def seed(portal: Portal) -> list[str]:
             alice.billing_address = ["Atelier Moreau", "12 Rue des Lilas", "75011 Paris", "France"]
             alice.tax_ids = [{"type": "eu_vat", "value": "FR40303265045"}]
         for purchase in _history():
+            # Seeded before: left as it is (its time, counted from another "now", would differ).
+            if await existing_order(session, purchase.external_id) is not None:
+                continue
             result = await record_purchase(session, portal, PurchaseRequest(
                 email=purchase.email, name=purchase.name, external_id=purchase.external_id,
                 items=[PurchaseItem(product=purchase.product, plan=purchase.plan)],
-                time=now - purchase.ago, source="demo",
+                time=now - purchase.ago, source="demo", billed_by=purchase.billed_by,
             ), actor="demo")
             if result.created:
                 done.append(f"{purchase.email} bought {purchase.product}")
-        await _renew_until(session, portal, now)
+            if purchase.card:
+                await _card_on_file(session, portal, payments, purchase, now - purchase.ago)
+    report = await RenewalWorker(portal, payments).run_pass(at=now)
+    done += [f"renewal: {line}" for line in report.charged + report.failed + report.changed]
+    async with portal.db.unit_of_work() as session:
         done += await _team_and_devices(session, portal, now)
     return done
+
+
+async def _card_on_file(session: AsyncSession, portal: Portal, payments: PaymentProvider,
+                        purchase: DemoPurchase, added_at: datetime) -> None:
+    """The test card the customer saved when they bought, as the hosted page would have."""
+    customer = await by_email(session, purchase.email)
+    assert customer is not None
+    if await methods.methods_of(session, customer.id):
+        return
+    ref = await provider_customer(session, payments, customer)
+    method = await methods.add_method(session, portal, customer.id, payments.name,
+                                      await payments.attach_method(ref, purchase.card or ""),
+                                      actor="demo")
+    method.created_at = added_at
 
 
 @dataclass(frozen=True)
@@ -134,11 +168,11 @@ async def _team_and_devices(session: AsyncSession, portal: Portal, now: datetime
     them long unseen. Anything already there, in any state, is left as it is."""
     done: list[str] = []
     # Bought after the subscription history, so the order numbers before it stay as they were.
-    bought = await record_purchase(session, portal, PurchaseRequest(
-        email=DEMO_CUSTOMER, name="Alice Moreau", external_id="demo-alice-tileset",
-        items=[PurchaseItem(product=TEAM_PRODUCT, plan="studio")],
-        time=now - relativedelta(months=1, days=20), source="demo"), actor="demo")
-    if bought.created:
+    if await existing_order(session, "demo-alice-tileset") is None:
+        await record_purchase(session, portal, PurchaseRequest(
+            email=DEMO_CUSTOMER, name="Alice Moreau", external_id="demo-alice-tileset",
+            items=[PurchaseItem(product=TEAM_PRODUCT, plan="studio")],
+            time=now - relativedelta(months=1, days=20), source="demo"), actor="demo")
         done.append(f"{DEMO_CUSTOMER} bought {TEAM_PRODUCT}")
     alice = await by_email(session, DEMO_CUSTOMER)
     team = await session.scalar(select(Product).where(Product.slug == TEAM_PRODUCT))
@@ -171,18 +205,3 @@ async def _team_and_devices(session: AsyncSession, portal: Portal, now: datetime
         added.activation.last_seen_at = now - device.seen
         done.append(f"{device.holder} activated {device.name} ({device.product})")
     return done
-
-
-async def _renew_until(session: AsyncSession, portal: Portal, now: datetime) -> None:
-    """Charge the demo subscriptions every period up to today, as a billing run would have."""
-    subscriptions = await session.scalars(
-        select(Subscription).join(Order, Subscription.order_id == Order.id)
-        .where(Order.external_id.startswith("demo-"))
-    )
-    for subscription in subscriptions:
-        period = 1
-        while subscription.current_period_end <= now + timedelta(seconds=1):
-            await record_renewal(session, portal, subscription,
-                                 external_id=f"demo-renewal-{subscription.id}-{period}",
-                                 placed_at=subscription.current_period_end)
-            period += 1

@@ -51,13 +51,18 @@ async def subscription_of(portal: Portal, email: str, product: str = "club") -> 
     return found
 
 
-async def charges(portal: Portal) -> list[tuple[str, int, str, str | None]]:
+async def charges(portal: Portal, email: str | None = None) -> list[tuple[str, int, str, str | None]]:
+    """Every charge recorded (of `email` only, when given), oldest first."""
+    query = select(Charge).order_by(Charge.id)
+    if email:
+        query = query.where(Charge.customer_id == (await customer(portal, email)).id)
     async with portal.db.unit_of_work() as session:
-        return [(c.purpose, c.amount, c.status, c.failure_code)
-                for c in await session.scalars(select(Charge).order_by(Charge.id))]
+        return [(c.purpose, c.amount, c.status, c.failure_code) for c in await session.scalars(query)]
 
 
-async def invoices(portal: Portal) -> list[int]:
+async def invoices(portal: Portal, email: str | None = None) -> list[int]:
+    query = select(Document).where(Document.kind == "invoice").order_by(Document.id)
+    if email:
+        query = query.where(Document.customer_id == (await customer(portal, email)).id)
     async with portal.db.unit_of_work() as session:
-        return [d.total for d in await session.scalars(
-            select(Document).where(Document.kind == "invoice").order_by(Document.id))]
+        return [d.total for d in await session.scalars(query)]
