@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from adapters.mail.eml_files import FileTransport
 from adapters.mail.smtp_relay import SmtpRelay
+from adapters.merchant.webhook import HttpWebhook
 from adapters.payments.testmode import TestModeProvider
 from config.settings import Settings
 from core.kernel.event_delivery import EventWorker, Subscribers
@@ -15,12 +16,16 @@ from core.kernel.events import (
     ChatAccountLinked,
     ChatAccountUnlinked,
     PurchaseRecorded,
+    RenewalsDue,
     SeatAssigned,
+    SubscriptionChanged,
 )
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
 from core.mail.transport import Transport
 from core.payments.provider import PaymentProvider
+from core.subscriptions.merchant import MerchantNotifier
+from core.subscriptions.renewals import RenewalWorker
 
 if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py for it
     from bot.discord.door import DiscordDoor
@@ -39,12 +44,23 @@ def payment_provider(portal: Portal) -> PaymentProvider:
     return TestModeProvider(portal)
 
 
+def renewal_worker(portal: Portal) -> RenewalWorker:
+    return RenewalWorker(portal, payment_provider(portal))
+
+
+def merchant_notifier(portal: Portal) -> MerchantNotifier:
+    """Sends the store's notices of changes it bills (SHOPKEEP_MERCHANT_WEBHOOK_URL)."""
+    return MerchantNotifier(portal, HttpWebhook())
+
+
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
     return OutboxSender(portal, mail_transport(portal.settings), batch=batch)
 
 
 def event_subscribers(*, outbox: OutboxSender | None = None,
-                      discord: DiscordDoor | None = None) -> Subscribers:
+                      discord: DiscordDoor | None = None,
+                      renewals: RenewalWorker | None = None,
+                      merchant: MerchantNotifier | None = None) -> Subscribers:
     """Who reacts to which domain event. Every effect is idempotent: an event may be delivered
     again after a worker died mid-way."""
     subscribers = Subscribers()
@@ -54,6 +70,21 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
 
         subscribers.subscribe(PurchaseRecorded, send_queued_mail)
         subscribers.subscribe(SeatAssigned, send_queued_mail)
+        subscribers.subscribe(SubscriptionChanged, send_queued_mail)  # its confirmation mail
+    if renewals is not None:
+        worker = renewals
+
+        async def renew_now(event: RenewalsDue) -> None:
+            worker.wakeup.set()  # a card added while past due: tried at once
+
+        subscribers.subscribe(RenewalsDue, renew_now)
+    if merchant is not None:
+        notifier = merchant
+
+        async def tell_store(event: SubscriptionChanged) -> None:
+            notifier.wakeup.set()  # the notice the change queued goes out at once
+
+        subscribers.subscribe(SubscriptionChanged, tell_store)
     if discord is not None:
         door = discord
 
@@ -74,5 +105,7 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
 
 
 def event_worker(portal: Portal, *, outbox: OutboxSender | None = None,
-                 discord: DiscordDoor | None = None) -> EventWorker:
-    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord))
+                 discord: DiscordDoor | None = None, renewals: RenewalWorker | None = None,
+                 merchant: MerchantNotifier | None = None) -> EventWorker:
+    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord, renewals=renewals,
+                                                 merchant=merchant))

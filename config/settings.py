@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -259,6 +259,13 @@ class Settings(BaseSettings):
         if scheme not in ("sqlite", "sqlite+aiosqlite"):
             raise ValueError(f"expected a sqlite:// or postgresql:// URL, got {scheme or value!r}")
         return value.replace("sqlite://", "sqlite+aiosqlite://", 1) if scheme == "sqlite" else value
+
+    @model_validator(mode="after")
+    def _signed_notices(self) -> Settings:
+        if self.merchant_webhook_url and not self.webhook_secret:
+            raise ValueError("SHOPKEEP_MERCHANT_WEBHOOK_URL needs SHOPKEEP_WEBHOOK_SECRET to sign "
+                             "what is sent there")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -23,6 +23,7 @@ from core.kernel.validation import first_problem
 from core.models import Order
 from core.orders import downloads
 from core.orders.purchases import PurchaseRequest, record_purchase
+from core.subscriptions.renewals import MerchantRenewal, record_merchant_renewal
 
 log = logging.getLogger("shopkeep.http")
 PORTAL: web.AppKey[Portal] = web.AppKey("portal", Portal)
@@ -144,6 +145,8 @@ async def purchases(request: web.Request) -> web.Response:
         return _problem(422, f"the body nests deeper than {MAX_NESTING} levels")
     try:
         data = json.loads(body)
+        if isinstance(data, dict) and data.get("event") == "renewal":
+            return await _renewal(portal, MerchantRenewal.model_validate(data))
         purchase = PurchaseRequest.model_validate(data)
     except json.JSONDecodeError as exc:
         return _problem(422, f"the body is not JSON: {exc.msg}")
@@ -166,6 +169,18 @@ async def purchases(request: web.Request) -> web.Response:
         async with portal.db.unit_of_work() as session:
             result = await record_purchase(session, portal, purchase)
             answer = _order_json(result.order, result.created)
+    return web.json_response(answer, status=201 if answer["created"] else 200)
+
+
+async def _renewal(portal: Portal, renewal: MerchantRenewal) -> web.Response:
+    """The store billed one more period of a subscription it bills: the period moves."""
+    try:
+        async with portal.db.unit_of_work() as session:
+            result = await record_merchant_renewal(session, portal, renewal)
+            answer = _order_json(result.order, result.created)
+    except (InvalidInput, NotFound, Conflict) as exc:
+        return _problem(422 if not isinstance(exc, Conflict) else 409, exc.message,
+                        exc.message.partition(":")[0])
     return web.json_response(answer, status=201 if answer["created"] else 200)
 
 

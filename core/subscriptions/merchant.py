@@ -114,6 +114,9 @@ class WebhookTransport(Protocol):
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         ...
 
+    async def close(self) -> None:
+        ...
+
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(6 * 3600, 30 * 2 ** max(0, attempts - 1)))
@@ -173,6 +176,9 @@ class MerchantNotifier:
 
     async def run(self, interval: float = 30.0) -> None:
         await poll(self.send_due, self.wakeup, interval=interval, log=log)
+
+    async def close(self) -> None:
+        await self.transport.close()
 
 
 async def listing(session: AsyncSession, limit: int = 50) -> list[MerchantNotice]:

@@ -107,7 +107,8 @@ class RenewalWorker:
             ids = list(await session.scalars(due_query(at, self.portal.now())))
             return list(await session.scalars(
                 select(Subscription).where(Subscription.id.in_(ids))
-                .options(joinedload(Subscription.product), joinedload(Subscription.plan))
+                .options(joinedload(Subscription.product), joinedload(Subscription.plan),
+                         joinedload(Subscription.scheduled_plan))
                 .order_by(Subscription.current_period_end, Subscription.id)))
 
     async def run_pass(self, at: datetime | None = None,
@@ -407,3 +408,22 @@ async def record_merchant_renewal(session: AsyncSession, portal: Portal, report:
     return PurchaseResult(order, created=True, new_customer=False)
 
 
+
+
+def describe_step(subscription: Subscription, at: datetime) -> str:
+    """What a pass as of `at` would do next with a due subscription (`renewals --dry-run`)."""
+    name = f"#{subscription.id} {subscription.product.slug} (customer {subscription.customer_id})"
+    if subscription.status == PAUSED:
+        return f"{name}: resume (paused until {subscription.pause_until:%Y-%m-%d})"
+    if subscription.status == PAST_DUE:
+        return f"{name}: retry the failed payment (attempt {subscription.failed_attempts + 1})"
+    if subscription.cancel_at_period_end:
+        return f"{name}: end, as cancelled"
+    if subscription.pause_at_period_end:
+        return f"{name}: pause"
+    plan = subscription.scheduled_plan or subscription.plan
+    change = f"move to {plan.slug}, then " if subscription.scheduled_plan is not None else ""
+    if subscription.billed_by != SHOPKEEP:
+        return f"{name}: {change.removesuffix(', then ')}"
+    amount = formatting.money(plan.price + subscription.carry_over, plan.currency)
+    return f"{name}: {change}charge {amount} for the period from {subscription.current_period_end:%Y-%m-%d}"
