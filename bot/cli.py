@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     notices = commands.add_parser("merchant-notices",
                                   help="notices to your store's webhook: list, or retry now")
-    notices.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    notices.add_argument("action", nargs="?", choices=["list", "retry"], default="list",
+                         help="list (default) or retry every queued and failed notice now")
     return parser
 
 

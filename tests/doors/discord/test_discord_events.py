@@ -18,12 +18,10 @@ from bot.discord.door import DiscordDoor
 from config.settings import load_settings
 from core.kernel.portal import Portal
 from core.subscriptions.renewals import RenewalWorker
-from tests.doors.discord.test_discord_door import MEMBERS_ROLE, Bot, sign_in
+from tests.doors.discord.test_discord_door import MEMBERS_ROLE, SPRITE_ROLE, Bot, sign_in
 from tests.fakes.discord_api import DEFAULT_GUILD_ID, FakeDiscord
 from tests.fakes.discord_gateway import DEFAULT_USER_ID, running
 from tests.helpers import eventually
-
-SPRITE_ROLE = 1400000000000000103  # the demo's Sprite Club, which bob's past-due subscription gives
 
 
 @pytest.fixture

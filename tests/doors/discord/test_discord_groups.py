@@ -124,7 +124,8 @@ async def test_autocomplete_works_inside_a_group(grouped: Bot) -> None:
     await delivery.finished()
     [callback] = grouped.fake.interaction_responses(delivery.id)
     assert callback.json is not None and callback.json["type"] == 8
-    assert [c["name"] for c in callback.json["data"]["choices"]] == ["1. The Indie Maker's Handbook", "2. Tileset Forge Teams"]
+    assert [c["name"] for c in callback.json["data"]["choices"]] == ["1. The Indie Maker's Handbook", "2. Sprite Club",
+                                                                         "3. Tileset Forge Teams"]
 
 
 async def test_a_group_takes_another_name_when_a_command_has_its_word(demo_portal: Portal) -> None:
