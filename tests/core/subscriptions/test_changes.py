@@ -215,3 +215,15 @@ async def test_the_audit_log_names_each_change(store: Portal, provider: TestMode
     # Changed at the very start of the period: the whole month of the difference.
     assert entry.details == {"product": "club", "from": "basic", "to": "pro", "charged": 1000,
                              "currency": "USD"}
+
+
+async def test_the_same_preview_confirmed_twice_at_once_charges_once(
+        store: Portal, provider: TestModeProvider) -> None:
+    await add_card(store, provider, "ann@example.com")
+    shown = await preview(store, "ann@example.com", changes.preview_change, "club", "pro")
+
+    results = await asyncio.gather(*(confirm(store, provider, "ann@example.com", shown) for _ in range(2)),
+                                   return_exceptions=True)
+
+    assert sum(isinstance(r, Conflict) for r in results) == 1
+    assert await charges(store) == [("plan_change", 1000, "succeeded", None)]
