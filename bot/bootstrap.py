@@ -21,6 +21,7 @@ from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
 from core.mail.transport import Transport
 from core.payments.provider import PaymentProvider
+from handlers.dispatcher import Dispatcher
 
 if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py for it
     from bot.discord.door import DiscordDoor
@@ -37,6 +38,11 @@ def payment_provider(portal: Portal) -> PaymentProvider:
     """Who moves the money: the embedded test-mode provider (test cards only) until a real
     provider is configured."""
     return TestModeProvider(portal)
+
+
+def dispatcher(portal: Portal) -> Dispatcher:
+    """The commands as every front door runs them, with the payment provider they use."""
+    return Dispatcher(portal, payments=payment_provider(portal))
 
 
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:

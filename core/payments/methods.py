@@ -72,9 +72,17 @@ async def default_method(session: AsyncSession, customer_id: int) -> PaymentMeth
         PaymentMethod.is_default.is_(True)))
 
 
-async def find_method(session: AsyncSession, customer_id: int, number: int) -> MethodListing:
-    """The customer's method by its number in `methods_of`."""
+async def find_method(session: AsyncSession, customer_id: int, number: int | None = None, *,
+                      method_id: int | None = None) -> MethodListing:
+    """The customer's method by its number in `methods_of`, or by its id (what a confirmation
+    keeps, so it acts on the card its preview showed even if the numbers moved meanwhile).
+    Another customer's method is not found, by either."""
     listing = await methods_of(session, customer_id)
+    if method_id is not None:
+        found = next((item for item in listing if item.method.id == method_id), None)
+        if found is None:
+            raise NotFound("That payment method is no longer saved. Send `payment` to see yours.")
+        return found
     if not listing:
         raise NotFound("You have no saved payment method. Send `payment` for a link to add one.")
     found = next((item for item in listing if item.number == number), None)
@@ -145,12 +153,13 @@ def preview_default(chosen: MethodListing, listing: list[MethodListing]) -> str:
     return f"Make your {chosen.method.label} (expires {chosen.method.expiry}) the default.{moved}"
 
 
-async def set_default(session: AsyncSession, portal: Portal, customer_id: int, number: int, *,
-                      actor: str) -> PaymentMethod:
-    """Make method `number` the default; the subscriptions that used the old default follow."""
+async def set_default(session: AsyncSession, portal: Portal, customer_id: int, number: int | None = None,
+                      *, method_id: int | None = None, actor: str) -> PaymentMethod:
+    """Make method `number` (or `method_id`) the default; the subscriptions that used the old
+    default follow."""
     await lock(session, Customer, customer_id)
     listing = await methods_of(session, customer_id)
-    chosen = await find_method(session, customer_id, number)
+    chosen = await find_method(session, customer_id, number, method_id=method_id)
     preview_default(chosen, listing)
     await _make_default(session, portal, customer_id, chosen.method, [i.method for i in listing])
     await audit.record(session, customer_id=customer_id, actor=actor,
@@ -175,9 +184,10 @@ async def _removal_guard(session: AsyncSession, customer_id: int, chosen: Method
     return None
 
 
-async def preview_remove(session: AsyncSession, customer_id: int, number: int) -> str:
+async def preview_remove(session: AsyncSession, customer_id: int, number: int | None = None, *,
+                         method_id: int | None = None) -> str:
     listing = await methods_of(session, customer_id)
-    chosen = await find_method(session, customer_id, number)
+    chosen = await find_method(session, customer_id, number, method_id=method_id)
     successor = await _removal_guard(session, customer_id, chosen, listing)
     text = f"Remove your {chosen.method.label} (expires {chosen.method.expiry})."
     if successor is not None and (chosen.is_default or chosen.used_by):
@@ -186,12 +196,13 @@ async def preview_remove(session: AsyncSession, customer_id: int, number: int) -
     return text
 
 
-async def remove(session: AsyncSession, portal: Portal, customer_id: int, number: int, *,
-                 actor: str) -> PaymentMethod:
-    """Remove method `number`; refused for the last method of a paid subscription that renews."""
+async def remove(session: AsyncSession, portal: Portal, customer_id: int, number: int | None = None, *,
+                 method_id: int | None = None, actor: str) -> PaymentMethod:
+    """Remove method `number` (or `method_id`); refused for the last method of a paid
+    subscription that renews."""
     await lock(session, Customer, customer_id)
     listing = await methods_of(session, customer_id)
-    chosen = await find_method(session, customer_id, number)
+    chosen = await find_method(session, customer_id, number, method_id=method_id)
     successor = await _removal_guard(session, customer_id, chosen, listing)
     method = chosen.method
     method.removed_at, method.is_default = portal.now(), False
