@@ -33,11 +33,13 @@ from adapters.payments.testmode import (
     LINK_EXPIRED,
     LINK_USED,
     TEST_CARD_LIST,
+    TEST_CARDS,
     SetupOutcome,
     TestModeProvider,
 )
 from core.kernel.formatting import moment
 from core.kernel.validation import without_controls
+from core.payments.provider import failure_words
 from handlers.text import html_inline
 
 PROVIDER: web.AppKey[TestModeProvider] = web.AppKey("payments", TestModeProvider)
@@ -45,6 +47,7 @@ COOKIE = "shopkeep_pay"
 _COOKIE_VALUE = re.compile(r"^[0-9a-f]{32}$")
 NAME_LIMIT = 100
 FIELDS = ("number", "expiry", "cvc", "name")
+CLOSE = "You can close this page."
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
@@ -164,7 +167,8 @@ async def submit(request: web.Request) -> web.Response:
     outcome = await provider.complete_setup(token, number=fields["number"], expiry=fields["expiry"],
                                             cvc=fields["cvc"])
     if outcome.ok:
-        return _message(request, 200, "Card saved", outcome.message)
+        said = outcome.message.removesuffix(CLOSE).rstrip()
+        return _message(request, 200, "Card saved", f"{said}{_how_it_charges(outcome)} {CLOSE}")
     if outcome.problem == LINK_USED:
         return _message(request, 200, "Your card is already saved", _already_saved(outcome))
     if outcome.field is None:
@@ -182,8 +186,15 @@ async def _again(request: web.Request, token: str, browser: str, errors: dict[st
                  email=page.email or "", expires=_expires(request, page.expires_at))
 
 
+def _how_it_charges(outcome: SetupOutcome) -> str:
+    """What charging a failing test card will do, so nobody is surprised by the renewal."""
+    last4 = outcome.method.last4 if outcome.method is not None else ""
+    code = next((code for number, code in TEST_CARDS.items() if number.endswith(last4)), None)
+    return f" Test mode: charges to this card fail: {failure_words(code)}." if code else ""
+
+
 def _already_saved(outcome: SetupOutcome) -> str:
     method = outcome.method
     card = f"your {method.label} (expires {method.expiry})" if method is not None else "a card"
     return (f"This page already saved {card}; sending it again added nothing. To add another "
-            "card, send `payment` in the portal for a new link. You can close this page.")
+            f"card, send `payment` in the portal for a new link. {CLOSE}")
