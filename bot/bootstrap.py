@@ -14,6 +14,7 @@ from core.kernel.events import (
     AccessChanged,
     ChatAccountLinked,
     ChatAccountUnlinked,
+    PaymentMethodChanged,
     PurchaseRecorded,
     SeatAssigned,
 )
@@ -55,11 +56,12 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
     again after a worker died mid-way."""
     subscribers = Subscribers()
     if outbox is not None:
-        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned) -> None:
-            outbox.wakeup.set()  # the invite the purchase or the seat queued goes out at once
+        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned | PaymentMethodChanged) -> None:
+            outbox.wakeup.set()  # the invite or the notice the change queued goes out at once
 
         subscribers.subscribe(PurchaseRecorded, send_queued_mail)
         subscribers.subscribe(SeatAssigned, send_queued_mail)
+        subscribers.subscribe(PaymentMethodChanged, send_queued_mail)
     if discord is not None:
         door = discord
 

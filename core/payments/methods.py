@@ -26,6 +26,7 @@ from core.kernel.errors import Conflict, NotFound
 from core.kernel.portal import Portal
 from core.models import Customer, PaymentMethod, Subscription
 from core.models.subscriptions import LIVE, PAST_DUE, SHOPKEEP
+from core.payments.notices import queue_method_notice
 from core.payments.provider import ProviderMethod
 
 
@@ -140,6 +141,10 @@ async def add_method(session: AsyncSession, portal: Portal, customer_id: int, pr
                        method=added.label, expiry=added.expiry)
     events.publish(session, events.PaymentMethodChanged(customer_id=customer_id,
                                                         payment_method_id=added.id, change="added"))
+    await queue_method_notice(session, portal, customer_id,
+                              f"A {added.label} (expires {added.expiry}) was added to your account "
+                              "and is now your default payment method."
+                              + await _renewing(session, customer_id, added))
     return added
 
 
@@ -166,6 +171,10 @@ async def set_default(session: AsyncSession, portal: Portal, customer_id: int, n
                        action="payment_method_default", method=chosen.method.label)
     events.publish(session, events.PaymentMethodChanged(
         customer_id=customer_id, payment_method_id=chosen.method.id, change="default"))
+    await queue_method_notice(session, portal, customer_id,
+                              f"Your {chosen.method.label} (expires {chosen.method.expiry}) is now your "
+                              "default payment method."
+                              + await _renewing(session, customer_id, chosen.method))
     return chosen.method
 
 
@@ -216,7 +225,17 @@ async def remove(session: AsyncSession, portal: Portal, customer_id: int, number
                        action="payment_method_removed", method=method.label)
     events.publish(session, events.PaymentMethodChanged(
         customer_id=customer_id, payment_method_id=method.id, change="removed"))
+    after = f" Your {successor.label} is your default payment method." if successor is not None else ""
+    await queue_method_notice(session, portal, customer_id,
+                              f"Your {method.label} was removed from your account.{after}")
     return method
+
+
+async def _renewing(session: AsyncSession, customer_id: int, method: PaymentMethod) -> str:
+    """" The Club renews with it.", or nothing when no subscription does."""
+    names = [s.product.name for s in await _live_subscriptions(session, customer_id)
+             if s.payment_method_id == method.id]
+    return f" {_products(names)} {'renews' if len(names) == 1 else 'renew'} with it." if names else ""
 
 
 def _products(names: list[str]) -> str:

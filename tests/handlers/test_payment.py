@@ -16,7 +16,7 @@ from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
 from tests.conftest import Clock
 from tests.handlers.cards import add_card, all_methods, billed_by_shopkeep, cards, customer, payment
-from tests.helpers import caller_for, published
+from tests.helpers import caller_for, published, sent_mail, text_of
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 
@@ -54,6 +54,11 @@ async def audit_actions(portal: Portal, email: str) -> list[str]:
         return list(await session.scalars(select(AuditEvent.action).where(
             AuditEvent.customer_id == who.id, AuditEvent.action.startswith("payment_method"))
             .order_by(AuditEvent.id)))
+
+
+async def notices(portal: Portal, email: str) -> list[str]:
+    """What the mail confirming each change of card said, oldest first."""
+    return [text_of(m).split("\n\n")[1] for m in await sent_mail(portal, to=email, kind="payment")]
 
 
 async def changes(portal: Portal) -> list[str]:
@@ -100,6 +105,8 @@ async def test_making_a_card_the_default_asks_first_then_moves_the_subscriptions
     assert preview.confirmation is not None and preview.confirmation.confirm_label == "Make default"
     assert await cards(alice_cards, ALICE) == [("4242", True), ("0002", False)], "nothing changed yet"
     assert await renews_with(alice_cards, ALICE) == "4242"
+    mailed = await notices(alice_cards, ALICE)
+    assert len(mailed) == 2, "one for each card added, none for the preview"
 
     done = await confirm(alice_cards, ALICE, preview)
 
@@ -111,6 +118,12 @@ async def test_making_a_card_the_default_asks_first_then_moves_the_subscriptions
     assert await audit_actions(alice_cards, ALICE) == ["payment_method_added", "payment_method_added",
                                                        "payment_method_default"]
     assert await changes(alice_cards) == ["added", "added", "default"]
+    assert (await notices(alice_cards, ALICE))[2:] == [
+        "Your Visa ending in 0002 (expires 12/29) is now your default payment method. Maker Pro "
+        "Membership renews with it."]
+    [mail] = (await sent_mail(alice_cards, to=ALICE, kind="payment"))[2:]
+    assert mail["Subject"] == "Your payment method at Test Store changed"
+    assert "If you did not make this change" in text_of(mail)
 
 
 async def test_a_confirmation_runs_once(alice_cards: Portal) -> None:
@@ -119,6 +132,7 @@ async def test_a_confirmation_runs_once(alice_cards: Portal) -> None:
     again = await confirm(alice_cards, ALICE, preview)
     assert not again.ok and "already done" in again.plain_text()
     assert await changes(alice_cards) == ["added", "added", "default"]
+    assert len(await notices(alice_cards, ALICE)) == 3, "one mail for the one change"
 
 
 async def test_the_default_card_is_already_the_default(alice_cards: Portal) -> None:
@@ -145,6 +159,9 @@ async def test_removing_the_default_hands_its_subscriptions_to_the_other_card(al
     assert await renews_with(alice_cards, ALICE) == "0002"
     assert (await audit_actions(alice_cards, ALICE))[-1] == "payment_method_removed"
     assert (await changes(alice_cards))[-1] == "removed"
+    assert (await notices(alice_cards, ALICE))[-1] == ("Your Visa ending in 4242 was removed from your "
+                                                       "account. Your Visa ending in 0002 is your default "
+                                                       "payment method.")
 
 
 async def test_the_last_card_of_a_paid_subscription_cannot_be_removed(alice_cards: Portal) -> None:

@@ -18,6 +18,7 @@ from core.kernel.portal import Portal
 from core.models import AuditEvent
 from tests.conftest import Clock
 from tests.handlers.cards import all_methods, billed_by_shopkeep, cards, pay_link, payment
+from tests.helpers import sent_mail, text_of
 
 ALICE = "alice@example.com"
 GOOD = {"number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123", "name": "Alice Moreau"}
@@ -89,6 +90,9 @@ async def test_the_test_card_is_saved_and_the_page_says_it_can_be_closed(
     assert (method.brand, method.last4, method.exp_month, method.exp_year) == ("Visa", "4242", 12, 2030)
     listing = await payment(demo_portal, ALICE)
     assert listing.tables[0].rows == [["1", "Visa ending in 4242", "12/30", "yes", "Maker Pro Membership"]]
+    [notice] = await sent_mail(demo_portal, to=ALICE, kind="payment")
+    assert "A Visa ending in 4242 (expires 12/30) was added to your account and is now your default " \
+           "payment method. Maker Pro Membership renews with it." in text_of(notice)
     # Nothing of the number but its last four, anywhere: the page, the database, the log.
     async with demo_portal.db.unit_of_work() as session:
         audit = list(await session.scalars(select(AuditEvent.details).where(
@@ -161,6 +165,7 @@ async def test_the_second_post_of_the_page_is_told_the_card_is_saved_and_adds_no
     assert "This page already saved your Visa ending in 4242 (expires 12/30); sending it again added " \
            "nothing." in body and "You can close this page." in body
     assert [m.last4 for m in await all_methods(demo_portal)] == ["4242"]
+    assert len(await sent_mail(demo_portal, to=ALICE, kind="payment")) == 1
     reopened, body, csrf = await opened(client, path)
     assert reopened.status == 410 and heading(body) == "This link was already used" and csrf == ""
     assert "<code>payment</code>" in body, "it says how to get a new link"
