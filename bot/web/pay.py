@@ -103,8 +103,9 @@ def _form(request: web.Request, token: str, browser: str, *, status: int = 200,
         errors={field: errors.get(field) for field in FIELDS},
         values={"expiry": "", "name": "", **(values or {})},
         problem="Please correct the field marked below." if errors else None)
-    response.set_cookie(COOKIE, browser, path="/pay/", httponly=True, samesite="Lax",
-                        secure=urlsplit(provider.portal.settings.public_url).scheme == "https")
+    public = urlsplit(provider.portal.settings.public_url)
+    response.set_cookie(COOKIE, browser, path=public.path.rstrip("/") + "/pay/", httponly=True,
+                        samesite="Lax", secure=public.scheme == "https")
     return response
 
 

@@ -4,6 +4,9 @@ customer; a card number in a mail is refused, pointed at `payment`, and not kept
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -16,12 +19,29 @@ __all__ = ["desk"]  # the mail desk fixture, shared with the other email tests
 ALICE = "alice@example.com"
 
 
+NOTICE = "Your payment method at Test Store changed"
+
+
+async def exchange(desk: MailDesk, raw: EmailMessage, **kwargs: Any) -> tuple[EmailMessage, list[EmailMessage]]:
+    """Send `raw`; the one answer to it, and the mails that confirm a change it made."""
+    before = len(desk.relay.messages)
+    await desk.send(raw, **kwargs)
+    await desk.deliver()
+    new = desk.relay.messages[before:]
+    answers = [m for m in new if m["Subject"] != NOTICE]
+    assert len(answers) == 1, "exactly one answer"
+    return answers[0], [m for m in new if m["Subject"] == NOTICE]
+
+
 @pytest.fixture
 async def shop(desk: MailDesk, clock: Clock) -> MailDesk:
     await billed_by_shopkeep(desk.portal, ALICE)
     await add_card(desk.portal, ALICE, "pm_card_chargeDeclined")
     clock.advance(minutes=1)
     await add_card(desk.portal, ALICE)
+    await desk.deliver()
+    assert [m["Subject"] for m in desk.relay.messages] == [NOTICE] * 2
+    desk.relay.messages.clear()
     return desk
 
 
@@ -46,25 +66,28 @@ async def test_an_unverified_change_is_confirmed_by_the_round_trip_once(shop: Ma
     if how == "reply":
         reply_to = str(asked["Reply-To"])
         answer = mail(f"yes\n\nOn Tue, Shop wrote:\n> {said}", subject=f"Re: {asked['Subject']}")
-        done = await shop.exchange(answer, recipients=(reply_to,))
-        again = await shop.exchange(mail("yes", subject="Re: again"), recipients=(reply_to,))
+        done, notices = await exchange(shop, answer, recipients=(reply_to,))
+        again, more = await exchange(shop, mail("yes", subject="Re: again"), recipients=(reply_to,))
     else:
-        done = await shop.exchange(mail(f"confirm {code_in(asked)}"))
-        again = await shop.exchange(mail(f"confirm {code_in(asked)}"))
+        done, notices = await exchange(shop, mail(f"confirm {code_in(asked)}"))
+        again, more = await exchange(shop, mail(f"confirm {code_in(asked)}"))
 
     assert "Your Visa ending in 0002 (expires 12/29) is now your default payment method." in text(done)
     assert "already done" in text(again)
+    assert [m["To"] for m in notices] == [ALICE] and more == [], "one confirming mail for the one change"
+    assert "Your Visa ending in 0002 (expires 12/29) is now your default payment method." in text(notices[0])
     assert await cards(shop.portal, ALICE) == [("0002", True), ("4242", False)]
 
 
 async def test_a_trusted_dkim_pass_removes_at_once(shop: MailDesk) -> None:
-    reply = await shop.exchange(mail("payment remove 2", Authentication_Results=TRUSTED))
+    reply, notices = await exchange(shop, mail("payment remove 2", Authentication_Results=TRUSTED))
     assert "Your Visa ending in 0002 is removed." in text(reply)
+    assert len(notices) == 1 and "Your Visa ending in 0002 was removed from your account." in text(notices[0])
     assert await cards(shop.portal, ALICE) == [("4242", True)]
 
 
 async def test_the_last_card_is_refused_by_email_too(shop: MailDesk) -> None:
-    await shop.exchange(mail("payment remove 2", Authentication_Results=TRUSTED))
+    await exchange(shop, mail("payment remove 2", Authentication_Results=TRUSTED))
     reply = await shop.exchange(mail("payment remove 1"))
     assert "the only payment method Maker Pro Membership renews with" in text(reply)
     assert "confirm" not in text(reply).lower()
