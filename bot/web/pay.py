@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -116,7 +117,7 @@ def _browser(request: web.Request) -> str:
     return given if _COOKIE_VALUE.match(given) else secrets.token_hex(16)
 
 
-def _expires(request: web.Request, at: Any) -> str:
+def _expires(request: web.Request, at: datetime | None) -> str:
     portal = request.app[PROVIDER].portal
     return moment(at, portal.settings.store.timezone) if at is not None else "it expires"
 

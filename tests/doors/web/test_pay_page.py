@@ -3,6 +3,7 @@ guards, expired, used and tampered links, and the headers that keep the page to 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -265,3 +266,16 @@ async def test_each_link_is_for_its_own_customer(client: Client, demo_portal: Po
 
     assert await cards(demo_portal, "bob@example.com") == [("4242", True)]
     assert await cards(demo_portal, ALICE) == []
+
+
+async def test_a_double_click_saves_one_card(client: Client, demo_portal: Portal) -> None:
+    path = await pay_link(demo_portal)
+    _, _, csrf = await opened(client, path)
+
+    answers = await asyncio.gather(*(sent(client, path, csrf) for _ in range(3)))
+
+    assert sorted(heading(body) for _, body in answers) == [
+        "Card saved", "Your card is already saved", "Your card is already saved"]
+    assert {response.status for response, _ in answers} == {200}
+    assert [m.last4 for m in await all_methods(demo_portal)] == ["4242"]
+    assert len(await sent_mail(demo_portal, to=ALICE, kind="payment")) == 1
