@@ -15,6 +15,7 @@ from core.kernel.events import (
     AccessChanged,
     ChatAccountLinked,
     ChatAccountUnlinked,
+    PaymentMethodChanged,
     PurchaseRecorded,
     RenewalsDue,
     SeatAssigned,
@@ -26,6 +27,7 @@ from core.mail.transport import Transport
 from core.payments.provider import PaymentProvider
 from core.subscriptions.merchant import MerchantNotifier
 from core.subscriptions.renewals import RenewalWorker
+from handlers.dispatcher import Dispatcher
 
 if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py for it
     from bot.discord.door import DiscordDoor
@@ -53,6 +55,11 @@ def merchant_notifier(portal: Portal) -> MerchantNotifier:
     return MerchantNotifier(portal, HttpWebhook())
 
 
+def dispatcher(portal: Portal) -> Dispatcher:
+    """The commands as every front door runs them, with the payment provider they use."""
+    return Dispatcher(portal, payments=payment_provider(portal))
+
+
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
     return OutboxSender(portal, mail_transport(portal.settings), batch=batch)
 
@@ -65,12 +72,14 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
     again after a worker died mid-way."""
     subscribers = Subscribers()
     if outbox is not None:
-        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned) -> None:
-            outbox.wakeup.set()  # the invite the purchase or the seat queued goes out at once
+        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned | SubscriptionChanged
+                                   | PaymentMethodChanged) -> None:
+            outbox.wakeup.set()  # the invite or the notice the change queued goes out at once
 
         subscribers.subscribe(PurchaseRecorded, send_queued_mail)
         subscribers.subscribe(SeatAssigned, send_queued_mail)
         subscribers.subscribe(SubscriptionChanged, send_queued_mail)  # its confirmation mail
+        subscribers.subscribe(PaymentMethodChanged, send_queued_mail)
     if renewals is not None:
         worker = renewals
 

@@ -12,6 +12,7 @@ from core.accounts import confirmations
 from core.identity import chat_links
 from core.kernel.portal import Portal
 from core.models import Customer
+from core.payments.provider import PaymentProvider
 from handlers.reply import Confirmation, Reply
 
 if TYPE_CHECKING:
@@ -64,6 +65,9 @@ class Context:
     command: Command
     line: str  # the command as typed, for confirmations and the audit log
     confirmed: bool = False
+    # Who moves the money, as the composition root chose (bot/bootstrap.py); None where no
+    # provider was given (then payment commands say they are not available).
+    payments: PaymentProvider | None = None
     _customer: Customer | None = None
 
     @property

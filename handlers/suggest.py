@@ -11,13 +11,14 @@ from core.kernel.portal import Portal
 from core.models import Customer, Document
 from core.models.billing import INVOICE
 from core.orders.ownership import owned_products
+from core.payments.methods import methods_of
 from handlers.context import Caller
 
 MAX_SUGGESTIONS = 25  # Discord's limit, and plenty for anyone typing
 
 
 async def suggest(portal: Portal, caller: Caller, source: str, typed: str) -> list[tuple[str, str]]:
-    """(label, value) pairs for the field's source ("products", "invoices", "months")."""
+    """(label, value) pairs for the field's source ("products", "invoices", "months", "cards")."""
     if caller.customer_id is None:
         return []
     typed = typed.strip().lower()
@@ -36,6 +37,9 @@ async def suggest(portal: Portal, caller: Caller, source: str, typed: str) -> li
             options += [(month, month) for month in await _months(session, customer)]
         elif source == "months":
             options = [(month, month) for month in await _months(session, customer)]
+        elif source == "cards":
+            options = [(f"{item.number}. {item.method.label}" + (" (default)" if item.is_default else ""),
+                        str(item.number)) for item in await methods_of(session, customer.id)]
         else:
             return []
     return [(label, value) for label, value in options if typed in label.lower()][:MAX_SUGGESTIONS]

@@ -6,11 +6,13 @@ It accepts only the well-known test cards and charges each exactly as it says:
     4000 0000 0000 0002   is declined (card_declined)
     4000 0000 0000 9995   has insufficient funds (insufficient_funds)
 
-Its hosted page (/pay/<token> on the HTTP server) is the only place a card number is typed. The
-page calls `open_setup` to show who it is for and `complete_setup` with the form's fields; both
-answer with a clear outcome, never an exception. A setup link is signed with the server secret,
-bound to one customer, valid for 30 minutes and good for one card: the card is saved under the
-link's nonce, which the database keeps unique, so a double submission saves one card.
+Its hosted page (/pay/<token> on the HTTP server, bot/web/pay.py) is the only place a card number
+is typed. The page calls `open_setup` to show who it is for and `complete_setup` with the form's
+fields; both answer with a clear outcome, never an exception, and say what is wrong with the link
+itself (`problem`: expired, invalid, used) so the page can answer 410 or 403. A setup link is
+signed with the server secret, bound to one customer, valid for 30 minutes and good for one card:
+the card is saved under the link's nonce, which the database keeps unique, so a double
+submission saves one card and is told which one.
 
 Only brand, last four and expiry are kept. The method's id at this "provider" carries the last
 four and the expiry, which is all a test card's behaviour depends on.
@@ -25,9 +27,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import luhn
 
-from core.kernel.errors import InvalidInput, PortalError
+from core.kernel.errors import InvalidInput
 from core.kernel.portal import Portal
 from core.kernel.security import TokenExpired, TokenInvalid, keyed_hash, sign, verify
 from core.models import Customer, PaymentMethod
@@ -103,6 +106,12 @@ def check_card(number: str, expiry: str, cvc: str, *, now: datetime) -> tuple[st
     return digits, month, year
 
 
+# What is wrong with a setup link, when something is.
+LINK_EXPIRED = "expired"  # older than 30 minutes: a new link is needed
+LINK_INVALID = "invalid"  # incomplete, changed, or for nobody we know
+LINK_USED = "used"  # a card was saved with it already
+
+
 @dataclass(frozen=True)
 class SetupPage:
     """What the hosted page shows before the form: who it is for, or why it cannot be used."""
@@ -111,6 +120,8 @@ class SetupPage:
     message: str
     email: str | None = None
     expires_at: datetime | None = None
+    problem: str | None = None  # LINK_EXPIRED, LINK_INVALID, LINK_USED when not ok
+    method: PaymentMethod | None = None  # the card saved with it (LINK_USED)
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,8 @@ class SetupOutcome:
     ok: bool
     message: str
     field: str | None = None
-    method: PaymentMethod | None = None
+    method: PaymentMethod | None = None  # the card saved (ok), or saved before (LINK_USED)
+    problem: str | None = None  # what is wrong with the link: LINK_EXPIRED, LINK_INVALID, LINK_USED
 
     @property
     def can_retry(self) -> bool:
@@ -180,47 +192,55 @@ class TestModeProvider:
                      ttl=int(SETUP_TTL.total_seconds()), now=now.timestamp())
         return SetupLink(url=self.portal.url(f"/pay/{token}"), expires_at=now + SETUP_TTL)
 
-    def form_secret(self, token: str) -> str:
+    def form_secret(self, token: str, browser: str = "") -> str:
         """A value the page puts in its form and checks on submission (CSRF): only a page
-        rendered by this server for this link knows it."""
-        return keyed_hash(self.portal.secret, "pay-form", token)[:32]
+        rendered by this server for this link (and, given `browser`, the value of the cookie
+        it set in that browser) knows it."""
+        return keyed_hash(self.portal.secret, "pay-form", f"{token}\x00{browser}")[:32]
 
     def _read(self, token: str) -> tuple[int, str, datetime]:
-        """(customer id, nonce, expiry); raises PortalError with the page's sentence."""
+        """(customer id, nonce, expiry); raises LinkProblem with the page's sentence."""
         now = self.portal.now().timestamp()
         try:
             customer_id, nonce = verify(self.portal.secret, SETUP_PURPOSE, token, now=now)
             expiry = int(token.rpartition(".")[0].rpartition(".")[2])
+            return int(customer_id), nonce, datetime.fromtimestamp(expiry, UTC)
         except TokenExpired:
-            raise PortalError(f"This link has expired: links to add a card work for 30 minutes. "
-                              f"{NEW_LINK}") from None
-        except (TokenInvalid, ValueError):
-            raise PortalError(f"This link is not valid: it is incomplete or was changed. "
-                              f"{NEW_LINK}") from None
-        return int(customer_id), nonce, datetime.fromtimestamp(expiry, UTC)
+            raise LinkProblem(LINK_EXPIRED, "This link has expired: links to add a card work for "
+                                            f"30 minutes. {NEW_LINK}") from None
+        except (TokenInvalid, ValueError, OverflowError):
+            raise LinkProblem(LINK_INVALID, _invalid()) from None
+
+    async def _saved_with(self, session: AsyncSession, nonce: str) -> PaymentMethod | None:
+        return await session.scalar(select(PaymentMethod).where(PaymentMethod.setup_ref == nonce))
 
     async def open_setup(self, token: str) -> SetupPage:
         try:
             customer_id, nonce, expires_at = self._read(token)
-        except PortalError as exc:
-            return SetupPage(False, exc.message)
+        except LinkProblem as exc:
+            return SetupPage(False, exc.message, problem=exc.problem)
         async with self.portal.db.unit_of_work() as session:
             customer = await session.get(Customer, customer_id)
-            used = await session.scalar(select(PaymentMethod.id).where(PaymentMethod.setup_ref == nonce))
+            used = await self._saved_with(session, nonce)
         if customer is None:
-            return SetupPage(False, f"This link is not valid. {NEW_LINK}")
+            return SetupPage(False, _invalid(), problem=LINK_INVALID)
         if used is not None:
-            return SetupPage(False, f"This link was already used to save a card. {NEW_LINK}")
+            return SetupPage(False, _used(used), problem=LINK_USED, method=used)
         return SetupPage(True, f"Add a card for {customer.email}. Test mode: use {TEST_CARD_LIST}; "
                                "no real money moves.", customer.email, expires_at)
 
     async def complete_setup(self, token: str, *, number: str, expiry: str, cvc: str) -> SetupOutcome:
         """Check the form's fields and save the card (brand, last four, expiry) as the customer's
-        default method. Never raises for anything a person typed."""
+        default method. Never raises for anything a person typed. A link that already saved a
+        card answers so (LINK_USED, with that card) whatever the fields say this time."""
         try:
             customer_id, nonce, _ = self._read(token)
-        except PortalError as exc:
-            return SetupOutcome(False, exc.message)
+        except LinkProblem as exc:
+            return SetupOutcome(False, exc.message, problem=exc.problem)
+        async with self.portal.db.unit_of_work() as session:
+            used = await self._saved_with(session, nonce)
+        if used is not None:
+            return SetupOutcome(False, _used(used), method=used, problem=LINK_USED)
         checked = check_card(number, expiry, cvc, now=self.portal.now())
         if isinstance(checked, CardProblem):
             return SetupOutcome(False, checked.message, checked.field)
@@ -229,15 +249,14 @@ class TestModeProvider:
             async with self.portal.db.unit_of_work() as session:
                 customer = await session.get(Customer, customer_id)
                 if customer is None:
-                    return SetupOutcome(False, f"This link is not valid. {NEW_LINK}")
-                if await session.scalar(select(PaymentMethod.id).where(
-                        PaymentMethod.setup_ref == nonce)) is not None:
-                    return SetupOutcome(False, _used())
+                    return SetupOutcome(False, _invalid(), problem=LINK_INVALID)
                 method = await methods.add_method(
                     session, self.portal, customer_id, NAME, self._method(digits, month, year),
                     actor="customer via payment page", setup_ref=nonce)
         except IntegrityError:  # the same form submitted twice at once: the other one saved it
-            return SetupOutcome(False, _used())
+            async with self.portal.db.unit_of_work() as session:
+                used = await self._saved_with(session, nonce)
+            return SetupOutcome(False, _used(used), method=used, problem=LINK_USED)
         return SetupOutcome(True, f"Your {method.label} (expires {method.expiry}) is saved and is "
                                   "now your default payment method. You can close this page.",
                             method=method)
@@ -284,5 +303,17 @@ class TestModeProvider:
         return None
 
 
-def _used() -> str:
-    return f"This link was already used to save a card. {NEW_LINK}"
+class LinkProblem(Exception):
+    def __init__(self, problem: str, message: str) -> None:
+        super().__init__(message)
+        self.problem, self.message = problem, message
+
+
+def _invalid() -> str:
+    return f"This link is not valid: it is incomplete or was changed. {NEW_LINK}"
+
+
+def _used(method: PaymentMethod | None) -> str:
+    saved = f" (your {method.label}, expires {method.expiry})" if method is not None else ""
+    return (f"This link was already used: a card was saved with it{saved}, and nothing more "
+            f"can be added with it. {NEW_LINK}")

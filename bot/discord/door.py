@@ -13,6 +13,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+from bot import bootstrap
 from bot.discord.commands import build_group
 from bot.discord.render import CANCEL, CONFIRM, RUN, render
 from core.kernel.background import poll
@@ -35,7 +36,7 @@ class DiscordDoor:
     def __init__(self, portal: Portal, dispatcher: Dispatcher | None = None) -> None:
         settings = portal.settings
         self.portal = portal
-        self.dispatcher = dispatcher or Dispatcher(portal)
+        self.dispatcher = dispatcher or bootstrap.dispatcher(portal)
         self.guild_id = settings.discord_guild_id
         discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
         if settings.discord_gateway_url:

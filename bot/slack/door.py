@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import bootstrap
 from bot.slack.blocks import ACTION_PATTERN, CANCEL, CONFIRM, LINK, RUN, BlockKit, action_kind
 from bot.slack.identity import BotIdentity
 from bot.slack.pacing import AckFirst
@@ -84,7 +85,7 @@ class SlackDoor:
     def create(cls, portal: Portal, *, dispatcher: Dispatcher | None = None) -> SlackDoor:
         """The door for the configured mode; SettingsError names what is missing."""
         settings = portal.settings
-        dispatcher = dispatcher or Dispatcher(portal)
+        dispatcher = dispatcher or bootstrap.dispatcher(portal)
         # The token reaches each request through `authorize`, not the shared client.
         client = AsyncWebClient(base_url=settings.slack_api_url)
         installations = SqlInstallationStore(portal) if _multi(settings) else None

@@ -14,7 +14,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from adapters.payments.testmode import TestModeProvider
+from bot import bootstrap
 from bot.version import shopkeep_version
+from bot.web import pay
 from bot.web.pages import page
 from core.kernel.errors import Conflict, InvalidInput, NotFound
 from core.kernel.portal import Portal
@@ -23,6 +26,7 @@ from core.kernel.validation import first_problem
 from core.models import Order
 from core.orders import downloads
 from core.orders.purchases import PurchaseRequest, record_purchase
+from core.payments.provider import PaymentProvider
 from core.subscriptions.renewals import MerchantRenewal, record_merchant_renewal
 
 log = logging.getLogger("shopkeep.http")
@@ -58,12 +62,15 @@ class OneLineBadRequests(logging.Filter):
 logging.getLogger("aiohttp.server").addFilter(OneLineBadRequests())
 
 
-def create_app(portal: Portal) -> web.Application:
+def create_app(portal: Portal, *, payments: PaymentProvider | None = None) -> web.Application:
     app = web.Application(middlewares=[no_tracebacks], client_max_size=2 * 1024 * 1024)
     app[PORTAL] = portal
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/d/{token}", download)  # aiohttp answers HEAD on GET routes
     app.router.add_post("/api/purchases", purchases)
+    provider = payments or bootstrap.payment_provider(portal)
+    if isinstance(provider, TestModeProvider):  # a real provider hosts its own page
+        pay.add_routes(app, provider)
     return app
 
 

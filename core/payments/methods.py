@@ -26,6 +26,7 @@ from core.kernel.errors import Conflict, NotFound
 from core.kernel.portal import Portal
 from core.models import Customer, PaymentMethod, Subscription
 from core.models.subscriptions import LIVE, PAST_DUE, SHOPKEEP
+from core.payments.notices import queue_method_notice
 from core.payments.provider import ProviderMethod
 
 
@@ -72,9 +73,17 @@ async def default_method(session: AsyncSession, customer_id: int) -> PaymentMeth
         PaymentMethod.is_default.is_(True)))
 
 
-async def find_method(session: AsyncSession, customer_id: int, number: int) -> MethodListing:
-    """The customer's method by its number in `methods_of`."""
+async def find_method(session: AsyncSession, customer_id: int, number: int | None = None, *,
+                      method_id: int | None = None) -> MethodListing:
+    """The customer's method by its number in `methods_of`, or by its id (what a confirmation
+    keeps, so it acts on the card its preview showed even if the numbers moved meanwhile).
+    Another customer's method is not found, by either."""
     listing = await methods_of(session, customer_id)
+    if method_id is not None:
+        found = next((item for item in listing if item.method.id == method_id), None)
+        if found is None:
+            raise NotFound("That payment method is no longer saved. Send `payment` to see yours.")
+        return found
     if not listing:
         raise NotFound("You have no saved payment method. Send `payment` for a link to add one.")
     found = next((item for item in listing if item.number == number), None)
@@ -132,6 +141,10 @@ async def add_method(session: AsyncSession, portal: Portal, customer_id: int, pr
                        method=added.label, expiry=added.expiry)
     events.publish(session, events.PaymentMethodChanged(customer_id=customer_id,
                                                         payment_method_id=added.id, change="added"))
+    await queue_method_notice(session, portal, customer_id,
+                              f"A {added.label} (expires {added.expiry}) was added to your account "
+                              "and is now your default payment method."
+                              + await _renewing(session, customer_id, added))
     return added
 
 
@@ -145,18 +158,23 @@ def preview_default(chosen: MethodListing, listing: list[MethodListing]) -> str:
     return f"Make your {chosen.method.label} (expires {chosen.method.expiry}) the default.{moved}"
 
 
-async def set_default(session: AsyncSession, portal: Portal, customer_id: int, number: int, *,
-                      actor: str) -> PaymentMethod:
-    """Make method `number` the default; the subscriptions that used the old default follow."""
+async def set_default(session: AsyncSession, portal: Portal, customer_id: int, number: int | None = None,
+                      *, method_id: int | None = None, actor: str) -> PaymentMethod:
+    """Make method `number` (or `method_id`) the default; the subscriptions that used the old
+    default follow."""
     await lock(session, Customer, customer_id)
     listing = await methods_of(session, customer_id)
-    chosen = await find_method(session, customer_id, number)
+    chosen = await find_method(session, customer_id, number, method_id=method_id)
     preview_default(chosen, listing)
     await _make_default(session, portal, customer_id, chosen.method, [i.method for i in listing])
     await audit.record(session, customer_id=customer_id, actor=actor,
                        action="payment_method_default", method=chosen.method.label)
     events.publish(session, events.PaymentMethodChanged(
         customer_id=customer_id, payment_method_id=chosen.method.id, change="default"))
+    await queue_method_notice(session, portal, customer_id,
+                              f"Your {chosen.method.label} (expires {chosen.method.expiry}) is now your "
+                              "default payment method."
+                              + await _renewing(session, customer_id, chosen.method))
     return chosen.method
 
 
@@ -175,9 +193,10 @@ async def _removal_guard(session: AsyncSession, customer_id: int, chosen: Method
     return None
 
 
-async def preview_remove(session: AsyncSession, customer_id: int, number: int) -> str:
+async def preview_remove(session: AsyncSession, customer_id: int, number: int | None = None, *,
+                         method_id: int | None = None) -> str:
     listing = await methods_of(session, customer_id)
-    chosen = await find_method(session, customer_id, number)
+    chosen = await find_method(session, customer_id, number, method_id=method_id)
     successor = await _removal_guard(session, customer_id, chosen, listing)
     text = f"Remove your {chosen.method.label} (expires {chosen.method.expiry})."
     if successor is not None and (chosen.is_default or chosen.used_by):
@@ -186,12 +205,13 @@ async def preview_remove(session: AsyncSession, customer_id: int, number: int) -
     return text
 
 
-async def remove(session: AsyncSession, portal: Portal, customer_id: int, number: int, *,
-                 actor: str) -> PaymentMethod:
-    """Remove method `number`; refused for the last method of a paid subscription that renews."""
+async def remove(session: AsyncSession, portal: Portal, customer_id: int, number: int | None = None, *,
+                 method_id: int | None = None, actor: str) -> PaymentMethod:
+    """Remove method `number` (or `method_id`); refused for the last method of a paid
+    subscription that renews."""
     await lock(session, Customer, customer_id)
     listing = await methods_of(session, customer_id)
-    chosen = await find_method(session, customer_id, number)
+    chosen = await find_method(session, customer_id, number, method_id=method_id)
     successor = await _removal_guard(session, customer_id, chosen, listing)
     method = chosen.method
     method.removed_at, method.is_default = portal.now(), False
@@ -205,7 +225,17 @@ async def remove(session: AsyncSession, portal: Portal, customer_id: int, number
                        action="payment_method_removed", method=method.label)
     events.publish(session, events.PaymentMethodChanged(
         customer_id=customer_id, payment_method_id=method.id, change="removed"))
+    after = f" Your {successor.label} is your default payment method." if successor is not None else ""
+    await queue_method_notice(session, portal, customer_id,
+                              f"Your {method.label} was removed from your account.{after}")
     return method
+
+
+async def _renewing(session: AsyncSession, customer_id: int, method: PaymentMethod) -> str:
+    """" The Club renews with it.", or nothing when no subscription does."""
+    names = [s.product.name for s in await _live_subscriptions(session, customer_id)
+             if s.payment_method_id == method.id]
+    return f" {_products(names)} {'renews' if len(names) == 1 else 'renew'} with it." if names else ""
 
 
 def _products(names: list[str]) -> str:

@@ -1,5 +1,5 @@
 """Importing this package registers every command. One module per thing customers do."""
 
-from handlers.commands import community, confirm, documents, help, orders, overview, sign_in
+from handlers.commands import community, confirm, documents, help, orders, overview, payment, sign_in
 
-__all__ = ["community", "confirm", "documents", "help", "orders", "overview", "sign_in"]
+__all__ = ["community", "confirm", "documents", "help", "orders", "overview", "payment", "sign_in"]
