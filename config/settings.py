@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     codes_per_email_per_hour: int = Field(5, gt=0)
     codes_per_caller_per_hour: int = Field(10, gt=0)
     pending_action_ttl: int = Field(1800, gt=0)
+    device_stale_days: int = Field(30, gt=0, le=3650,
+                                   description="days a device may go unseen before it is marked stale")
 
     # The PDF render process is replaced after this many documents or above this much memory.
     render_recycle_after: int = Field(200, gt=0)

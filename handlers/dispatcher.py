@@ -32,8 +32,6 @@ CARD_REFUSAL = ("That looks like a card number. Please never send card details h
                 "for a link to it. Nothing you sent was stored.")
 
 SHOWN_WORD = 40  # an unknown word is repeated up to this many characters
-WHERE = {"console": "in the console", "discord": "in Discord", "slack": "in Slack", "email": "by email"}
-
 # A page built from what the caller may see, like the overview the App Home shows.
 View = Callable[[Context], Awaitable[Reply]]
 
@@ -151,7 +149,7 @@ class Dispatcher:
         another door offers it, else the closest commands here."""
         known = self.registry.get(word) if word else None
         if known is not None and known.platforms and not known.offered_on(caller.platform):
-            return Reply.error(known.elsewhere or _works_only_on(known))
+            return Reply.error(known.not_here())
         hint = self.registry.suggestions(word, caller.platform) if word else []
         # Whatever was typed, the answer stays a sentence: a pasted page is not repeated.
         shown = clipped(word, SHOWN_WORD)
@@ -200,7 +198,8 @@ class Dispatcher:
                 ctx = Context(self.portal, session, caller, command, line,
                               confirmed=confirmed or policy is ChangePolicy.PRECONFIRMED,
                               payments=self.payments)
-                if command.mutates and policy is ChangePolicy.ROUND_TRIP and not confirmed:
+                if (command.mutates and policy is ChangePolicy.ROUND_TRIP and not confirmed
+                        and not command.previews):
                     return await _round_trip(ctx, arguments)
                 reply = await _in_their_time(ctx, await command.run(ctx, arguments))
                 if not reply.ok and command.mutates:
@@ -227,12 +226,6 @@ async def _in_their_time(ctx: Context, reply: Reply) -> Reply:
         customer = await ctx.customer() if ctx.caller.customer_id is not None else None
         reply.timezone = (customer.timezone if customer else None) or ctx.portal.settings.store.timezone
     return reply
-
-
-def _works_only_on(command: Command) -> str:
-    doors = [WHERE.get(door, f"in {door}") for door in command.platforms or ()]
-    listed = doors[0] if len(doors) == 1 else f"{', '.join(doors[:-1])} or {doors[-1]}"
-    return f"`{command.name}` works only {listed}."
 
 
 def _only_reads(invocation: Invocation) -> bool:

@@ -19,6 +19,9 @@ if typing.TYPE_CHECKING:
     from handlers.context import Context
 
 
+WHERE = {"console": "in the console", "discord": "in Discord", "slack": "in Slack", "email": "by email"}
+
+
 class Access(StrEnum):
     ANYONE = "anyone"  # help, login, verify
     CUSTOMER = "customer"  # needs a signed-in customer
@@ -48,6 +51,10 @@ class Command:
     aliases: tuple[str, ...] = ()
     access: Access = Access.CUSTOMER
     mutates: bool = False
+    # Asks for its own confirmation, with a preview of what it will change, and changes nothing
+    # until confirmed: a door that needs a round trip for every change (unverified email) lets
+    # it ask, so what is confirmed is what the preview showed (the devices, not their numbers).
+    previews: bool = False
     # Answers from what is stored and writes nothing, so the dispatcher may run it in a
     # transaction shared with other reads (a burst of email is answered many to a commit).
     reads_only: bool = False
@@ -65,9 +72,19 @@ class Command:
     def __post_init__(self) -> None:
         if self.mutates and self.reads_only:
             raise ValueError(f"{self.name}: a command that changes things does not only read")
+        if self.previews and not self.mutates:
+            raise ValueError(f"{self.name}: only a command that changes things asks to confirm")
 
     def offered_on(self, platform: str) -> bool:
         return self.platforms is None or platform in self.platforms
+
+    def not_here(self) -> str:
+        """What a door that does not offer the command says of it."""
+        if self.elsewhere:
+            return self.elsewhere
+        doors = [WHERE.get(door, f"in {door}") for door in self.platforms or ()]
+        listed = doors[0] if len(doors) == 1 else f"{', '.join(doors[:-1])} or {doors[-1]}"
+        return f"`{self.name}` works only {listed}."
 
     @property
     def usage(self) -> str:
@@ -149,7 +166,7 @@ REGISTRY = Registry()
 
 def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             access: Access = Access.CUSTOMER, mutates: bool = False, reads_only: bool = False,
-            slow: bool = False,
+            previews: bool = False, slow: bool = False,
             examples: tuple[str, ...] = (), platforms: tuple[str, ...] | None = None,
             elsewhere: str | None = None, registry: Registry = REGISTRY) -> Callable[[Handler], Handler]:
     """Register a handler `async def run(ctx: Context, args: SomeArguments) -> Reply`."""
@@ -162,7 +179,8 @@ def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             raise TypeError(f"{name}: the second parameter must be typed with an Arguments model")
         registry.add(Command(
             name=name, summary=summary, run=function, arguments=arguments, aliases=aliases,
-            access=access, mutates=mutates, reads_only=reads_only, slow=slow, examples=examples,
+            access=access, mutates=mutates, previews=previews, reads_only=reads_only, slow=slow,
+            examples=examples,
             details=inspect.cleandoc(function.__doc__) if function.__doc__ else None,
             platforms=platforms, elsewhere=elsewhere, capability=function.__module__.rpartition(".")[2],
         ))

@@ -14,11 +14,31 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """A follow-up the customer can pick: a button in chat, a line to send by email."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Table:
     columns: list[str]
     rows: list[list[str]]
     title: str | None = None
     numeric: tuple[int, ...] = ()  # columns of amounts and counts, aligned right where text is aligned
+    # What can be done to each row, in row order (None: nothing for that row): a button on the
+    # row in chat, the line to send back by email. Empty: a table to read only.
+    actions: tuple[Choice | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.actions and len(self.actions) != len(self.rows):
+            raise ValueError("a table's actions go one to a row")
+
+    def acted_on(self) -> list[tuple[list[str], Choice]]:
+        """(row, its action) for the rows that have one."""
+        return [(row, action) for row, action in zip(self.rows, self.actions, strict=False)
+                if action is not None]
 
 
 @dataclass(frozen=True)
@@ -33,14 +53,6 @@ class Attachment:
     filename: str
     mime_type: str
     data: bytes
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A follow-up the customer can pick: a button in chat, a line to send by email."""
-
-    label: str
-    command: str
 
 
 CONFIRM_COMMAND, CANCEL_COMMAND = "confirm", "cancel-request"

@@ -8,11 +8,14 @@ from datetime import datetime
 
 from core.kernel import formatting
 from core.licenses.keys import masked
+from core.licenses.queries import Device
 from core.licenses.status import status_label
 from core.models import Customer, Document, License
 from core.orders.ownership import OwnedProduct
 from core.subscriptions.state import state_of
-from handlers.reply import Table
+from handlers.reply import Choice, Table
+
+STALE = "stale"
 
 
 def product_status(owned: OwnedProduct, customer: Customer) -> str:
@@ -71,3 +74,21 @@ def documents_table(documents: Sequence[Document], customer: Customer, *,
     return Table(["#", heading, "Date", "Total", "Status"],
                  [[str(first_number + index), *row] for index, row in enumerate(rows)],
                  title=title, numeric=(0, 3))
+
+
+def devices_table(devices: Sequence[Device], customer: Customer, *, now: datetime, stale_days: int,
+                  actions: Sequence[Choice | None] = (), title: str = "Devices") -> Table:
+    """Devices as `devices` numbers them: name, platform, whose key (on a team owner's list),
+    activated and last seen in the customer's time zone, stale ones marked."""
+    members = any(device.member for device in devices)
+    columns = ["#", "Device", "Platform", *(["Member"] if members else []), "Activated", "Last seen"]
+    rows = []
+    for device in devices:
+        seen = formatting.date(device.activation.last_seen_at, customer.locale, customer.timezone)
+        rows.append([
+            str(device.number), device.activation.name, device.activation.platform or "-",
+            *([device.member or "you"] if members else []),
+            formatting.date(device.activation.activated_at, customer.locale, customer.timezone),
+            f"{seen} ({STALE})" if device.stale(now, stale_days) else seen,
+        ])
+    return Table(columns, rows, title=title, numeric=(0,), actions=tuple(actions))

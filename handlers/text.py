@@ -12,6 +12,7 @@ from core.kernel.formatting import moment
 from handlers.reply import Reply, Table
 
 CODE_SPAN = re.compile(r"`([^`]+)`")
+ROW_ACTIONS = "To act on a row, send its line:"
 
 
 def html_inline(text: str) -> str:
@@ -39,6 +40,17 @@ def table_lines(table: Table, *, with_title: bool = True) -> list[str]:
     return [*title, line(table.columns), line(["-" * w for w in widths]), *map(line, table.rows)]
 
 
+def action_lines(table: Table) -> list[str]:
+    """What a table's row buttons do, as the lines to send: where there are no buttons (email,
+    the console) each row's action is one line to copy."""
+    acted = table.acted_on()
+    if not acted:
+        return []
+    width = max(len(action.command) for _, action in acted)
+    return ["", ROW_ACTIONS, *(f"  {action.command.ljust(width)}   ({action.label})"
+                               for _, action in acted)]
+
+
 def reply_text(reply: Reply, *, confirm_hint: str | None = None,
                saved: Sequence[object] = ()) -> str:
     """Everything the reply says. `confirm_hint` replaces the default "send `confirm CODE`"
@@ -51,7 +63,7 @@ def reply_text(reply: Reply, *, confirm_hint: str | None = None,
         width = max(len(f.name) for f in reply.fields)
         lines += [f"{f.name.ljust(width)}  {f.value}" for f in reply.fields]
     for table in reply.tables:
-        lines += ["", *table_lines(table)]
+        lines += ["", *table_lines(table), *action_lines(table)]
     for link in reply.links:
         until = f" (valid until {moment(link.expires_at, reply.timezone)})" if link.expires_at else ""
         lines += ["", f"{link.label}{until}:", f"  {link.url}"]

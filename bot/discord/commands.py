@@ -1,5 +1,6 @@
 """Slash commands generated from the handler registry: one top-level command, a subcommand per
-command, and subcommand groups by capability once the commands outgrow Discord's 25 options.
+command, and subcommand groups by capability for the largest capabilities once the commands
+outgrow Discord's 25 options.
 
 Options come from each command's pydantic arguments, descriptions from its help text, and
 autocomplete from fields marked with a suggestion source. Nothing here names a command.
@@ -35,8 +36,13 @@ GROUP_NAMES = {
     "documents": "documents",
     "confirm": "requests",
     "licenses": "license-keys",
+    "seats": "team-seats",
     "subscriptions": "memberships",
 }
+
+# The ways in that invite emails and help texts name (`/shop login`) stay direct however many
+# commands there are.
+DIRECT = frozenset({"sign_in", "help"})
 
 Run = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None]]
 Suggest = Callable[[discord.Interaction, str, str], Awaitable[list[tuple[str, str]]]]
@@ -132,19 +138,30 @@ class Section:
 def arrange(commands: list[Command]) -> list[Command | Section]:
     """The options under the top-level command, in registry order.
 
-    Flat while every command fits, so the names customers know stay put; past that, each
-    capability with two or more commands becomes a group and the rest stay direct.
+    Flat while every command fits, so the names customers know stay put. Past that, the
+    capabilities with the most commands become groups, one at a time, until everything fits:
+    as few commands as possible move (`/shop login`, which invite emails name, stays while it can).
     """
     if len(commands) <= OPTION_LIMIT:
         return list(commands)
     by_capability: dict[str, list[Command]] = {}
     for command in commands:
         by_capability.setdefault(command.capability, []).append(command)
+    grouped: set[str] = set()
+    options = len(commands)
+    # Largest first; among equals, the later in the registry (the newer) moves first.
+    order = sorted((c for c, members in by_capability.items() if len(members) > 1 and c not in DIRECT),
+                   key=lambda c: (len(by_capability[c]), list(by_capability).index(c)), reverse=True)
+    for capability in order:
+        if options <= OPTION_LIMIT:
+            break
+        grouped.add(capability)
+        options -= len(by_capability[capability]) - 1
     taken = {option_name(word) for command in commands for word in (command.name, *command.aliases)}
     layout: list[Command | Section] = []
     for capability, members in by_capability.items():
-        if len(members) == 1:
-            layout.append(members[0])
+        if capability not in grouped:
+            layout.extend(members)
             continue
         name = _group_name(capability, taken)
         taken.add(name)

@@ -55,6 +55,9 @@ def _body(reply: Reply) -> str:
         for chunk in _chunks("\n".join(lines), DESCRIPTION_LIMIT - 20 - len(title)):
             parts.append(f"{title}```\n{chunk}\n```")
             title = ""
+        # A custom id holds 100 characters: a longer action is a line to type instead.
+        typed = [action for _, action in table.acted_on() if len(RUN + action.command) > CUSTOM_ID_LIMIT]
+        parts += [f"{action.label}: `/shop {action.command}`" for action in typed]
     if reply.confirmation:
         parts.append(f"**{reply.confirmation.summary}?** Confirm below "
                      f"(or `/shop confirm code:{reply.confirmation.code}`).")
@@ -89,6 +92,13 @@ def _buttons(reply: Reply) -> discord.ui.View | None:
                                          style=discord.ButtonStyle.success, custom_id=CONFIRM + token))
         buttons.append(discord.ui.Button(label=reply.confirmation.cancel_label[:LABEL_LIMIT],
                                          style=discord.ButtonStyle.secondary, custom_id=CANCEL + token))
+    # A table's row actions, in row order: one button a row (the table shows the rows).
+    for table in reply.tables:
+        for _, action in table.acted_on():
+            if len(RUN + action.command) <= CUSTOM_ID_LIMIT:
+                buttons.append(discord.ui.Button(label=action.label[:LABEL_LIMIT],
+                                                 custom_id=RUN + action.command,
+                                                 style=discord.ButtonStyle.secondary))
     for link in reply.links:
         buttons.append(discord.ui.Button(label=link.label[:LABEL_LIMIT], url=link.url))
     for choice in reply.choices:

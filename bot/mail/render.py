@@ -5,11 +5,18 @@ from __future__ import annotations
 from html import escape
 
 from core.kernel.formatting import moment
-from handlers.reply import Reply
+from handlers.reply import Choice, Reply
 from handlers.text import html_inline
 
 CELL = "padding:4px 10px;border-bottom:1px solid #e5e7eb;text-align:left"
 NUMBER_CELL = CELL.replace("text-align:left", "text-align:right")
+SEND_HEADING = "To do it, send"
+
+
+def _send(action: Choice | None) -> str:
+    return f"<code>{escape(action.command)}</code> ({escape(action.label)})" if action else ""
+
+
 def reply_html(reply: Reply, *, confirm_hint: str | None = None) -> str:
     parts: list[str] = []
     if reply.title:
@@ -25,9 +32,14 @@ def reply_html(reply: Reply, *, confirm_hint: str | None = None) -> str:
         styles = [NUMBER_CELL if i in table.numeric else CELL for i in range(len(table.columns))]
         head = "".join(f"<th style='{style}'>{escape(c)}</th>"
                        for c, style in zip(table.columns, styles, strict=False))
+        # A row's action is the line to send back, in a last column.
+        actions = table.actions or (None,) * len(table.rows)
+        if table.actions:
+            head += f"<th style='{CELL}'>{escape(SEND_HEADING)}</th>"
         body = "".join("<tr>" + "".join(f"<td style='{style}'>{html_inline(c)}</td>"
-                                        for c, style in zip(row, styles, strict=False)) + "</tr>"
-                       for row in table.rows)
+                                        for c, style in zip(row, styles, strict=False))
+                       + (f"<td style='{CELL}'>{_send(action)}</td>" if table.actions else "")
+                       + "</tr>" for row, action in zip(table.rows, actions, strict=True))
         parts.append(f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table>")
     if reply.links:
         items = "".join(

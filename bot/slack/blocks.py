@@ -36,7 +36,8 @@ FALLBACK_LIMIT = 300
 # Every interactive element shopkeep renders has an action_id `shopkeep.<kind>.<n>`.
 ACTION_PREFIX = "shopkeep"
 RUN, CONFIRM, CANCEL, LINK = "run", "confirm", "cancel", "link"
-ACTION_PATTERN = re.compile(rf"^{ACTION_PREFIX}\.(?P<kind>{RUN}|{CONFIRM}|{CANCEL}|{LINK})(\.\d+)?$")
+# The tail tells buttons of one message apart: `.3`, or `.row.0.3` for a table's fourth row.
+ACTION_PATTERN = re.compile(rf"^{ACTION_PREFIX}\.(?P<kind>{RUN}|{CONFIRM}|{CANCEL}|{LINK})(\.[a-z0-9.]+)?$")
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _FENCE = "```"
@@ -112,8 +113,8 @@ class BlockKit:
 
     def blocks(self, reply: Reply, *, limit: int = MESSAGE_BLOCKS) -> list[Block]:
         body = [*self._title(reply), *self._paragraphs(reply), *self._fields(reply.fields)]
-        for table in reply.tables:
-            body += self._table(table)
+        for index, table in enumerate(reply.tables):
+            body += self._rows_with_actions(table, index) if table.actions else self._table(table)
         tail = [*self._attachments(reply), *self._links(reply.links), *self._choices(reply)]
         if reply.confirmation is not None:
             tail += self._confirmation(reply.confirmation)
@@ -206,6 +207,23 @@ class BlockKit:
             chunk.append(line)
             size += len(line) + 1
         blocks.append(self._section(f"{title}{_FENCE}\n" + "\n".join(chunk) + f"\n{_FENCE}"))
+        return blocks
+
+    def _rows_with_actions(self, table: Table, index: int) -> list[Block]:
+        """A table whose rows can be acted on: the column names once, then a section a row with
+        the row's button beside it."""
+        title = f"*{escape(table.title)}*\n" if table.title else ""
+        blocks: list[Block] = [{"type": "section", "text": mrkdwn(_clip(
+            f"{title}{escape(' · '.join(table.columns))}", TEXT_LIMIT))}]
+        for number, (row, action) in enumerate(zip(table.rows, table.actions, strict=True)):
+            first, *rest = row or [""]
+            block: Block = self._section(_clip(
+                f"*{escape(first)}*  " + escape(" · ".join(cell for cell in rest if cell)), TEXT_LIMIT))
+            if action is not None and len(action.command) <= BUTTON_VALUE_LIMIT:
+                block["accessory"] = {
+                    "type": "button", "action_id": f"{ACTION_PREFIX}.{RUN}.row.{index}.{number}",
+                    "text": plain(action.label, BUTTON_TEXT_LIMIT), "value": action.command}
+            blocks.append(block)
         return blocks
 
     # ------------------------------------------------------------------ actions

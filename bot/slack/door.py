@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
-from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
@@ -25,7 +24,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import bootstrap
 from bot.slack.blocks import ACTION_PATTERN, CANCEL, CONFIRM, LINK, RUN, BlockKit, action_kind
-from bot.slack.identity import BotIdentity
+from bot.slack.identity import BotIdentity, StoredBotAuthorize
 from bot.slack.pacing import AckFirst
 from bot.slack.stores import PLATFORM, DeliveryLog, SqlInstallationStore, SqlOAuthStateStore
 from config.settings import Settings, SettingsError
@@ -425,8 +424,8 @@ def _authorization(portal: Portal, settings: Settings, client: AsyncWebClient,
     return {
         "oauth_settings": oauth,
         "installation_store_bot_only": True,
-        # Cached per bot token: one auth.test per workspace and process, not one per request.
-        "authorize": AsyncInstallationStoreAuthorize(
+        # From the stored bot: nothing on the way to the acknowledgement waits for Slack.
+        "authorize": StoredBotAuthorize(
             installation_store=installations, client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret, logger=log, bot_only=True,
             cache_enabled=True, client=client),

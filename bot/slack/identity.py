@@ -16,6 +16,8 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -59,3 +61,26 @@ class BotIdentity:
                                team_id=known.get("team_id") or team_id,
                                bot_user_id=known.get("user_id"), bot_id=known.get("bot_id"),
                                bot_token=self.token, user_id=user_id)
+
+
+class StoredBotAuthorize(AsyncInstallationStoreAuthorize):
+    """Many workspaces: each request is authorized from the bot its install stored (token, bot
+    user id, bot id), so the first request of a workspace in this process does not wait for
+    auth.test before the acknowledgement either. Bots whose tokens rotate, and records without
+    the ids, take bolt's own way."""
+
+    async def __call__(self, *, context: AsyncBoltContext, enterprise_id: str | None,
+                       team_id: str | None, user_id: str | None,
+                       **actor: str | None) -> AuthorizeResult | None:
+        bot = await self.installation_store.async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id,
+            is_enterprise_install=context.is_enterprise_install)
+        if bot is None or not bot.bot_token:
+            return None  # not installed (bolt answers with the "no longer installed" message)
+        if bot.bot_refresh_token or not (bot.bot_user_id and bot.bot_id):
+            return await super().__call__(context=context, enterprise_id=enterprise_id,
+                                          team_id=team_id, user_id=user_id, **actor)
+        return AuthorizeResult(enterprise_id=bot.enterprise_id or enterprise_id,
+                               team_id=bot.team_id or team_id, bot_user_id=bot.bot_user_id,
+                               bot_id=bot.bot_id, bot_token=bot.bot_token,
+                               bot_scopes=bot.bot_scopes, user_id=user_id)

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
@@ -74,6 +75,16 @@ def create_app(portal: Portal, *, payments: PaymentProvider | None = None) -> we
     return app
 
 
+def _sends_bytes(request: web.Request, path: Path) -> bool:
+    """False when aiohttp will answer 416 (a range past the end, or one it cannot read): no
+    download happened, so none is counted."""
+    try:
+        wanted = request.http_range
+    except ValueError:
+        return False
+    return wanted.start is None or wanted.start < 0 or wanted.start < path.stat().st_size
+
+
 async def healthz(request: web.Request) -> web.Response:
     portal = request.app[PORTAL]
     database = await portal.db.ping()
@@ -89,7 +100,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     try:
         async with portal.db.unit_of_work() as session:
             file = await downloads.resolve(session, portal, request.match_info["token"])
-            if request.method == hdrs.METH_GET:
+            if request.method == hdrs.METH_GET and _sends_bytes(request, file.path):
                 await downloads.count(session, file, request.headers.get(hdrs.RANGE))
     except TokenExpired:
         return page(410, "This link has expired",

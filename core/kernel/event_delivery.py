@@ -12,10 +12,10 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.kernel.background import poll
@@ -35,6 +35,10 @@ LEASE = timedelta(minutes=5)  # longer than a whole batch may take: BATCH * DELI
 BACKOFF_BASE = 5  # seconds before the first retry; doubles each time
 BACKOFF_CAP = 3600
 MAX_ATTEMPTS = 10  # about an hour and a half of retries, then the event is marked failed
+# Delivered events are kept this long (what happened, for an operator looking back), then deleted;
+# failed ones stay until someone looks at them.
+KEEP_DELIVERED = timedelta(days=30)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -60,9 +64,14 @@ class EventWorker:
         self.subscribers = subscribers
         self.batch = batch
         self.wakeup = asyncio.Event()
+        self._pruned_at: datetime | None = None
 
     async def deliver_due(self) -> int:
         """Deliver every event that is due now; returns how many were delivered."""
+        now = self.portal.now()
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            await self.prune(before=now - KEEP_DELIVERED)
         delivered = 0
         while claimed := await self._claim():
             for record in claimed:
@@ -70,6 +79,13 @@ class EventWorker:
             if len(claimed) < self.batch:
                 break
         return delivered
+
+    async def prune(self, *, before: datetime) -> int:
+        """Delete events delivered before `before`; returns how many."""
+        async with self.portal.db.unit_of_work() as session:
+            done = await session.execute(delete(DomainEvent).where(
+                DomainEvent.status == DELIVERED, DomainEvent.delivered_at < before))
+        return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
     async def _claim(self) -> list[DomainEvent]:
         now = self.portal.now()

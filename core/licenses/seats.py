@@ -19,7 +19,7 @@ from core.accounts import audit
 from core.identity.customers import get_or_create, normalize_email
 from core.kernel import events
 from core.kernel.db import lock
-from core.kernel.errors import Conflict, NotFound
+from core.kernel.errors import Conflict, NotAllowed, NotFound
 from core.kernel.portal import Portal
 from core.licenses.keys import new_key
 from core.licenses.status import expires_at
@@ -49,17 +49,19 @@ class Team:
         return max(0, self.total - len(self.seats))
 
 
-async def teams_of(session: AsyncSession, owner_id: int, product_id: int, *,
+async def teams_of(session: AsyncSession, owner_id: int, product_id: int | None, *,
                    fresh: bool = False) -> list[Team]:
-    """The owner's paid team purchases of the product, oldest first. `fresh` reads every row
-    anew instead of trusting what the session loaded earlier (after taking the lock)."""
+    """The owner's paid team purchases of the product (of every product when `product_id` is
+    None), oldest first. `fresh` reads every row anew instead of trusting what the session loaded
+    earlier (after taking the lock)."""
     options = {"populate_existing": True} if fresh else {}
+    query = (select(OrderItem).join(Order, OrderItem.order_id == Order.id)
+             .join(Product, OrderItem.product_id == Product.id)
+             .where(Order.customer_id == owner_id, Order.status == PAID, Product.seats.is_not(None)))
+    if product_id is not None:
+        query = query.where(OrderItem.product_id == product_id)
     items = list(await session.scalars(
-        select(OrderItem).join(Order, OrderItem.order_id == Order.id)
-        .join(Product, OrderItem.product_id == Product.id)
-        .where(Order.customer_id == owner_id, Order.status == PAID,
-               OrderItem.product_id == product_id, Product.seats.is_not(None))
-        .options(joinedload(OrderItem.product), joinedload(OrderItem.order))
+        query.options(joinedload(OrderItem.product), joinedload(OrderItem.order))
         .order_by(OrderItem.id).execution_options(**options)))
     if not items:
         return []
@@ -71,10 +73,58 @@ async def teams_of(session: AsyncSession, owner_id: int, product_id: int, *,
             for item in items]
 
 
+async def seat_held(session: AsyncSession, member_id: int, product_id: int) -> Seat | None:
+    """The seat of the product the customer was given by a team's owner, if any."""
+    return await session.scalar(
+        select(Seat).where(Seat.member_id == member_id, Seat.product_id == product_id,
+                           Seat.state.in_(HELD)).order_by(Seat.id).limit(1))
+
+
+async def seats_owners(session: AsyncSession, member_id: int) -> dict[int, str]:
+    """For each key the customer holds through a seat: the email of the team's owner."""
+    rows = await session.execute(
+        select(Seat.license_id, Customer.email).join(Customer, Seat.owner_id == Customer.id)
+        .where(Seat.member_id == member_id, Seat.state.in_(HELD), Seat.owner_id != member_id))
+    return {license_id: email for license_id, email in rows}
+
+
+async def owners_teams(session: AsyncSession, customer: Customer, product: Product) -> list[Team]:
+    """The customer's teams of the product, or why they have none to manage: a member is told
+    that the owner manages the seats, anyone else that there is no team purchase."""
+    teams = await teams_of(session, customer.id, product.id)
+    if teams:
+        return teams
+    held = await seat_held(session, customer.id, product.id)
+    if held is not None:
+        owner = await session.get(Customer, held.owner_id)
+        raise NotAllowed(f"You hold a seat of {product.name} on {owner.email if owner else 'a'}'s "
+                         "team; only the team's owner can see and change its seats.")
+    raise NotFound(f"You have no team purchase of {product.name}, so there are no seats to manage.")
+
+
+def assignable(teams: list[Team], product: Product, email: str) -> Team:
+    """The team whose free seat `email` would get; Conflict when they hold one or none is free."""
+    if seat_of(teams, email) is not None:
+        raise Conflict(f"{email} already holds a seat of {product.name}; nobody needs two.")
+    team = next((team for team in teams if team.free), None)
+    if team is None:
+        total = sum(team.total for team in teams)
+        raise Conflict(f"All {total} seats of {product.name} are taken. Unassign someone first "
+                       f"(`unassign {product.slug} <email>`).")
+    return team
+
+
+def held_seat(teams: list[Team], product: Product, email: str) -> Seat:
+    """The seat `email` holds in the owner's teams; NotFound when they hold none."""
+    seat = seat_of(teams, email)
+    if seat is None:
+        raise NotFound(f"{email} holds no seat of {product.name}. Send `seats {product.slug}` to "
+                       "see who does.")
+    return seat
+
+
 async def _locked_teams(session: AsyncSession, owner: Customer, product: Product) -> list[Team]:
-    teams = await teams_of(session, owner.id, product.id)
-    if not teams:
-        raise NotFound(f"You have no team purchase of {product.name}, so there are no seats to manage.")
+    teams = await owners_teams(session, owner, product)
     await lock(session, OrderItem, teams[0].item.id)
     # Read again what others may have changed before the lock was ours.
     return await teams_of(session, owner.id, product.id, fresh=True)
@@ -88,14 +138,7 @@ async def assign(session: AsyncSession, portal: Portal, owner: Customer, product
                  email: str, *, actor: str) -> Seat:
     """Give `email` a seat of the owner's team: their access, their key, an invite."""
     email = normalize_email(email)
-    teams = await _locked_teams(session, owner, product)
-    if seat_of(teams, email) is not None:
-        raise Conflict(f"{email} already holds a seat of {product.name}; nobody needs two.")
-    team = next((team for team in teams if team.free), None)
-    if team is None:
-        total = sum(team.total for team in teams)
-        raise Conflict(f"All {total} seats of {product.name} are taken. Unassign someone first "
-                       f"(`unassign {product.slug} <email>`).")
+    team = assignable(await _locked_teams(session, owner, product), product, email)
     now = portal.now()
     member, _ = await get_or_create(session, email)
     license = License(customer_id=member.id, product_id=product.id, order_item_id=team.item.id,
@@ -127,10 +170,7 @@ async def unassign(session: AsyncSession, portal: Portal, owner: Customer, produ
                    email: str, *, actor: str) -> Seat:
     """Free the member's seat: their access ends and their key stops working."""
     email = normalize_email(email)
-    seat = seat_of(await _locked_teams(session, owner, product), email)
-    if seat is None:
-        raise NotFound(f"{email} holds no seat of {product.name}. Send `seats {product.slug}` to "
-                       "see who does.")
+    seat = held_seat(await _locked_teams(session, owner, product), product, email)
     now = portal.now()
     seat.state, seat.unassigned_at = UNASSIGNED, now
     seat.license.status, seat.license.revoked_at = DISABLED, now

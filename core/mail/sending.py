@@ -13,7 +13,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 
 from core.kernel.background import poll
 from core.kernel.portal import Portal
@@ -93,6 +93,10 @@ class OutboxSender:
     async def _attempt(self, mail: OutboundMail) -> int:
         try:
             await self.transport.send(mail)
+        except asyncio.CancelledError:
+            # Shutting down mid-send: hand the message back now, not when the lease runs out.
+            await asyncio.shield(self._release(mail))
+            raise
         except Exception as exc:  # anything the relay or TLS throws: retried later, never lost
             await self._deferred(mail, exc)
             return 0
@@ -116,7 +120,18 @@ class OutboxSender:
             log.warning("mail %s to %s deferred (attempt %d): %s",
                         mail.id, mail.recipient, mail.attempts, error)
         async with self.portal.db.unit_of_work() as session:
-            await session.execute(update(OutboundMail).where(OutboundMail.id == mail.id).values(**values))
+            await session.execute(self._still_ours(mail).values(**values))
+
+    async def _release(self, mail: OutboundMail) -> None:
+        async with self.portal.db.unit_of_work() as session:
+            await session.execute(self._still_ours(mail).values(
+                status=QUEUED, leased_by=None, next_attempt_at=self.portal.now()))
+
+    def _still_ours(self, mail: OutboundMail) -> Update:
+        """An UPDATE of the message that does nothing once another sender has taken it over
+        (our lease ran out while the relay kept us waiting)."""
+        return update(OutboundMail).where(OutboundMail.id == mail.id, OutboundMail.status == SENDING,
+                                          OutboundMail.leased_by == self.identity)
 
     async def run(self, interval: float = 2.0) -> None:
         await poll(self.send_due, self.wakeup, interval=interval, log=log)

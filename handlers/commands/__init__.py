@@ -1,5 +1,17 @@
 """Importing this package registers every command. One module per thing customers do."""
 
-from handlers.commands import community, confirm, documents, help, orders, overview, payment, sign_in
+from handlers.commands import (
+    community,
+    confirm,
+    documents,
+    help,
+    licenses,
+    orders,
+    overview,
+    payment,
+    seats,
+    sign_in,
+)
 
-__all__ = ["community", "confirm", "documents", "help", "orders", "overview", "payment", "sign_in"]
+__all__ = ["community", "confirm", "documents", "help", "licenses", "orders", "overview", "payment",
+           "seats", "sign_in"]

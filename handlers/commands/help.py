@@ -20,7 +20,9 @@ async def help_command(ctx: Context, args: HelpArguments) -> Reply:
     if args.command:
         wanted = args.command.split()[0].lower()
         found = REGISTRY.get(wanted)
-        if found is None or not found.offered_on(platform):
+        if found is not None and not found.offered_on(platform):
+            return Reply.error(found.not_here())
+        if found is None:
             close = REGISTRY.suggestions(wanted, platform)
             hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
             return Reply.error(f"There is no command {wanted!r}.{hint} Send `help` for the list.")

@@ -141,6 +141,11 @@ async def reveal(ctx: Context, args: ProductArguments) -> Reply:
                                "for you unless you assign yourself a seat.")
         return Reply.error(f"{owned.product.name} has no license keys.")
     usage = await usage_of(ctx.session, [lic.id for lic in licenses])
-    return Reply(title=f"{owned.product.name}: license keys",
-                 tables=[licenses_table(licenses, usage=usage, now=ctx.portal.now(), reveal=True)],
-                 paragraphs=["Keep your keys private; anyone with a key can use its devices."])
+    reply = Reply(title=f"{owned.product.name}: license keys",
+                  tables=[licenses_table(licenses, usage=usage, now=ctx.portal.now(), reveal=True)],
+                  paragraphs=["Keep your keys private; anyone with a key can use its devices."])
+    owners = await seats.seats_owners(ctx.session, ctx.customer_id)
+    for owner in dict.fromkeys(owners[lic.id] for lic in licenses if lic.id in owners):
+        reply.paragraphs.append(f"Your key comes with a seat on {owner}'s team; it stops working "
+                                "if they give the seat to someone else.")
+    return reply

@@ -30,6 +30,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ("SHOPKEEP_STORE__TIMEZONE", "Mars/Olympus", "SHOPKEEP_STORE__TIMEZONE: 'Mars/Olympus' is not a time zone"),
     ("SHOPKEEP_STORE__LOCALE", "xx_YY", "SHOPKEEP_STORE__LOCALE: 'xx_YY' is not a locale"),
     ("SHOPKEEP_DISCORD_GATEWAY_URL", "https://gateway.test", "SHOPKEEP_DISCORD_GATEWAY_URL: expected a ws://"),
+    ("SHOPKEEP_DEVICE_STALE_DAYS", "0", "SHOPKEEP_DEVICE_STALE_DAYS: "),
 ])
 def test_a_wrong_variable_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, variable: str,
                                                value: str, expected: str) -> None:
@@ -79,3 +80,9 @@ def test_cli_stops_with_exit_code_2_and_one_line(monkeypatch: pytest.MonkeyPatch
     assert run(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "shopkeep: SHOPKEEP_SMTP_LISTEN: expected HOST:PORT, got 'localhost'"
+
+
+def test_devices_are_stale_after_30_days_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().device_stale_days == 30
+    monkeypatch.setenv("SHOPKEEP_DEVICE_STALE_DAYS", "45")
+    assert load_settings().device_stale_days == 45

@@ -149,6 +149,9 @@ async def test_unknown_words_are_cut_short_and_commands_of_other_doors_say_where
     login = await dispatcher.handle_line(alice, "login alice@example.com")
     assert login.plain_text() == ("By email you need no sign-in: we know you by the address you "
                                   "write from.")
+    asked = await dispatcher.handle_line(alice, "help login")
+    assert asked.plain_text() == login.plain_text(), "help explains it the same way"
+    assert (await dispatcher.handle_line(console, "help invite")).plain_text() == invite.plain_text()
 
 
 def test_command_arguments_come_from_free_text() -> None:

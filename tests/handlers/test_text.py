@@ -3,6 +3,8 @@ HTML without raw backticks."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.mail.render import reply_html
 from handlers.reply import Choice, Reply, Table
 from handlers.text import reply_text, table_lines
@@ -26,3 +28,21 @@ def test_html_mail_shows_commands_as_code_not_backticks() -> None:
     html = reply_html(Reply(paragraphs=["Send `invoice <number>` for the PDF."],
                             tables=[Table(["A"], [["`x`"]])]))
     assert "`" not in html and "<code>invoice &lt;number&gt;</code>" in html
+
+
+def test_a_row_action_is_the_line_to_send_and_tables_without_keep_their_look() -> None:
+    rows = [["1", "Studio iMac"], ["2", "Old ThinkPad"]]
+    plain = reply_text(Reply(tables=[Table(["#", "Device"], rows)]))
+    acted = reply_text(Reply(tables=[Table(["#", "Device"], rows, actions=(
+        Choice("Deactivate 1", "deactivate app 6f0c"), None))]))
+    assert acted.startswith(plain)  # the table itself reads the same
+    assert acted.endswith("To act on a row, send its line:\n  deactivate app 6f0c   (Deactivate 1)")
+    html = reply_html(Reply(tables=[Table(["#", "Device"], rows, actions=(
+        Choice("Deactivate 1", "deactivate app 6f0c"), None))]))
+    assert "<code>deactivate app 6f0c</code> (Deactivate 1)</td></tr><tr>" in html
+    assert "To do it, send" not in reply_html(Reply(tables=[Table(["#", "Device"], rows)]))
+
+
+def test_actions_go_one_to_a_row() -> None:
+    with pytest.raises(ValueError, match="one to a row"):
+        Table(["#"], [["1"], ["2"]], actions=(Choice("A", "a"),))

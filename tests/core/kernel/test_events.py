@@ -199,3 +199,20 @@ def test_event_names_are_declared_and_unique() -> None:
         @dataclass(frozen=True)
         class Nameless(Event):
             customer_id: int
+
+
+async def test_delivered_events_are_pruned_after_a_month_and_failed_ones_kept(
+        portal: Portal, clock: Clock) -> None:
+    recorder = Recorder(failing={2})
+    worker = EventWorker(portal, recorder.subscribers())
+    await publish(portal, 1, 2)
+    for _ in range(MAX_ATTEMPTS):
+        await worker.deliver_due()
+        clock.advance(hours=2)
+    await publish(portal, 3)
+    assert await worker.deliver_due() == 1
+    assert sorted(await stored(portal)) == [1, 2, 3], "nothing is pruned before its time"
+    clock.advance(days=30, hours=-MAX_ATTEMPTS * 2 + 1)  # event 1 is a month old, event 3 is not
+    await worker.deliver_due()
+    left = await stored(portal)
+    assert sorted(left) == [2, 3] and left[2].status == FAILED

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.kernel import events
-from core.kernel.errors import Conflict, NotFound
+from core.kernel.errors import Conflict, NotAllowed, NotFound
 from core.kernel.portal import Portal
 from core.licenses import activations, seats
 from core.licenses.queries import licenses_for
@@ -115,7 +115,7 @@ async def test_unassigning_ends_access_disables_the_key_and_frees_the_seat(store
 
 async def test_only_the_buyer_manages_the_team(store: Portal) -> None:
     await assign(store, "olga@example.com", "dana@example.com")
-    with pytest.raises(NotFound, match="no team purchase"):
+    with pytest.raises(NotAllowed, match="only the team's owner"):
         await assign(store, "dana@example.com", "erik@example.com")
     with pytest.raises(NotFound, match="no team purchase"):
         await assign(store, "ann@example.com", "erik@example.com")

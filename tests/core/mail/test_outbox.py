@@ -193,3 +193,45 @@ async def test_leases_of_a_live_sender_are_left_alone(portal: Portal) -> None:
     await queue_messages(portal, 2)
     assert len(await another_host._claim()) == 2
     assert await outbox_sender(portal).send_due() == 0, "their leases are still running"
+
+
+class RelayThatHangs:
+    """A transport whose relay accepts the connection and then never answers."""
+
+    def __init__(self) -> None:
+        self.called = asyncio.Event()
+
+    async def send(self, mail: OutboundMail) -> None:
+        self.called.set()
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_sender_stopped_mid_send_hands_its_message_back_at_once(portal: Portal) -> None:
+    await queue_messages(portal, 1)
+    hanging = RelayThatHangs()
+    stopping = sending.OutboxSender(portal, hanging, identity=f"{processes.HOST}:{os.getppid()}:stopping")
+    task = asyncio.create_task(stopping.send_due())
+    await asyncio.wait_for(hanging.called.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The process is alive, so nothing would take the lease back for two minutes; it was released.
+    assert await outbox_sender(portal).send_due() == 1
+
+
+async def test_a_late_failure_leaves_alone_a_message_another_sender_took_over(
+        portal: Portal, clock: Clock) -> None:
+    await queue_messages(portal, 1)
+    slow = sending.OutboxSender(portal, outbox_sender(portal).transport, identity="a:1:slow")
+    [mail] = await slow._claim()
+    clock.advance(seconds=sending.LEASE.total_seconds() + 1)  # its relay kept it waiting too long
+    taker = sending.OutboxSender(portal, outbox_sender(portal).transport, identity="b:2:taker")
+    assert len(await taker._claim()) == 1
+    await slow._deferred(mail, ConnectionResetError("relay went away"))
+    async with portal.db.unit_of_work() as session:
+        row = await session.get(OutboundMail, mail.id)
+    assert row is not None and row.status == "sending" and row.leased_by == "b:2:taker", \
+        "the slow sender's failure did not put the message back in the queue"

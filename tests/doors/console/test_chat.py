@@ -18,17 +18,6 @@ from config.settings import load_settings
 from core.kernel.portal import Portal
 
 
-@pytest.fixture
-def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for key in list(__import__("os").environ):
-        if key.startswith("SHOPKEEP_") and key != "SHOPKEEP_TEST_POSTGRES_URL":
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("SHOPKEEP_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.chdir(tmp_path)
-    assert run(["demo"]) == 0
-    return tmp_path / "var"
-
-
 def newest_mail(data_dir: Path, kind: str) -> str:
     files = sorted((data_dir / "mail" / "outbox").glob(f"*-{kind}.eml"))
     assert files, f"no {kind} mail in the outbox"

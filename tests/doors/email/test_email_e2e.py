@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 import pytest
@@ -15,7 +13,6 @@ from pydantic import Field
 from sqlalchemy import select
 
 from bot.bootstrap import outbox_sender
-from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
 from core.accounts import audit
 from core.kernel.db import Database
@@ -27,78 +24,8 @@ from handlers.context import Context
 from handlers.parser import Invocation
 from handlers.registry import Arguments, command
 from handlers.reply import Reply
-from tests.fakes.relay import CapturingRelay, free_port
+from tests.doors.email.conftest import PORTAL, MailDesk, mail, text
 from tests.helpers import throwaway_commands
-
-PORTAL = "portal@shop.test"
-
-
-@dataclass
-class MailDesk:
-    portal: Portal
-    port: int
-    worker: MailWorker
-    relay: CapturingRelay
-    server: asyncio.Server
-
-    async def send(self, raw: bytes | EmailMessage, *, sender: str = "alice@example.com",
-                   recipients: tuple[str, ...] = (PORTAL,)) -> None:
-        data = raw.as_bytes() if isinstance(raw, EmailMessage) else raw
-
-        def send() -> None:  # smtplib, because it can send the null sender of a bounce
-            with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as session:
-                session.sendmail(sender, list(recipients), data)
-
-        await asyncio.to_thread(send)
-
-    async def deliver(self) -> None:
-        await self.worker.process_pending()
-        await outbox_sender(self.portal).send_due()
-
-    async def exchange(self, raw: bytes | EmailMessage, **kwargs: Any) -> EmailMessage:
-        before = len(self.relay.messages)
-        await self.send(raw, **kwargs)
-        await self.deliver()
-        assert len(self.relay.messages) == before + 1, "exactly one reply"
-        return self.relay.messages[-1]
-
-
-@pytest.fixture
-async def desk(demo_portal: Portal) -> AsyncIterator[MailDesk]:
-    await outbox_sender(demo_portal).send_due()  # the demo's invites go to files, not to the relay
-    relay = CapturingRelay()
-    await relay.start()
-    settings = demo_portal.settings.model_copy(update={
-        "mail_relay": relay.url, "trusted_authserv_id": "mx.shop.test", "mail_replies_per_hour": 5})
-    portal = Portal(settings=settings, db=demo_portal.db, clock=demo_portal.clock)
-    port = free_port()
-    server = await start_smtp_server(portal, "127.0.0.1", port)
-    try:
-        yield MailDesk(portal, port, MailWorker(portal), relay, server)
-    finally:
-        server.close()
-        await server.wait_closed()
-        await relay.stop()
-
-
-def mail(body: str = "", subject: str = "", sender: str = "Alice <alice@example.com>",
-         **headers: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = PORTAL
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="example.com")
-    for name, value in headers.items():
-        del message[name.replace("_", "-")]
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message
-
-
-def text(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 async def test_orders_by_subject_with_threading_headers(desk: MailDesk) -> None:

@@ -277,3 +277,16 @@ def test_the_manifest_points_slack_at_this_server(portal: Portal) -> None:
         app["oauth_config"]["scopes"]["bot"])
     assert "app_home_opened" in app["settings"]["event_subscriptions"]["bot_events"]
     assert app["features"]["app_home"]["home_tab_enabled"] is True
+
+
+async def test_a_workspace_is_answered_while_slacks_auth_test_is_failing(
+    many: Slack, fake: FakeSlack
+) -> None:
+    # A fresh process: nothing cached yet, and Slack's API answers auth.test with errors.
+    before = len(fake.calls("auth.test"))
+    fake.fail("auth.test", "internal_error", times=10)
+
+    answers = [await many.run("help", team=team, user=ANN) for team in ("T0AAA", "T0BBB")]
+
+    assert all("What you can do" in everything_said(answer) for answer in answers)
+    assert len(fake.calls("auth.test")) == before, "authorized from the stored bot"
