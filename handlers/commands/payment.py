@@ -64,7 +64,8 @@ def _products(names: list[str]) -> str:
 
 
 @command("payment", summary="Your saved cards and a secure link to add or update one",
-         aliases=("card",), examples=("payment default 2", "payment remove 2", "payment"))
+         aliases=("card",), mutates=True, previews=True,
+         examples=("payment default 2", "payment remove 2", "payment"))
 async def payment(ctx: Context, args: PaymentArguments) -> Reply:
     """Lists your cards (brand, last four, expiry, the default, and which subscriptions renew
     with each) with a single-use link to the payment provider's secure page, where a new card

@@ -3,13 +3,22 @@ cards saved as the test-mode provider saves them, the page's link as `payment` g
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from adapters.payments.testmode import TestModeProvider
 from bot import bootstrap
 from core.identity.customers import by_email
 from core.kernel.portal import Portal
-from core.models import Customer, PaymentMethod, Product, Subscription
+from core.models import (
+    AuditEvent,
+    Charge,
+    Customer,
+    DomainEvent,
+    OutboundMail,
+    PaymentMethod,
+    Product,
+    Subscription,
+)
 from core.models.subscriptions import SHOPKEEP
 from core.payments import methods
 from handlers.reply import Reply
@@ -33,6 +42,25 @@ async def billed_by_shopkeep(portal: Portal, email: str = "alice@example.com",
             Subscription.customer_id == who.id, Subscription.product_id == product_id)
             .values(billed_by=SHOPKEEP, provider="testmode"))
     assert changed.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def forget_cards(portal: Portal, email: str) -> None:
+    """The customer as if the demo had saved no card for them: the cards are gone with the mail,
+    audit entries and events that told of them; the charges made to them stay, without a card."""
+    who = await customer(portal, email)
+    async with portal.db.unit_of_work() as session:
+        ids = list(await session.scalars(select(PaymentMethod.id).where(PaymentMethod.customer_id == who.id)))
+        await session.execute(update(Subscription).where(Subscription.customer_id == who.id)
+                              .values(payment_method_id=None))
+        await session.execute(update(Charge).where(Charge.customer_id == who.id).values(payment_method_id=None))
+        await session.execute(delete(PaymentMethod).where(PaymentMethod.customer_id == who.id))
+        await session.execute(delete(OutboundMail).where(OutboundMail.recipient == who.email,
+                                                         OutboundMail.kind == "payment"))
+        await session.execute(delete(AuditEvent).where(AuditEvent.customer_id == who.id,
+                                                       AuditEvent.action.startswith("payment_method")))
+        for event in await session.scalars(select(DomainEvent).where(DomainEvent.name == "payment_method_changed")):
+            if event.payload.get("payment_method_id") in ids:
+                await session.delete(event)
 
 
 async def add_card(portal: Portal, email: str, token: str = "pm_card_visa") -> PaymentMethod:

@@ -15,16 +15,25 @@ from core.models import AuditEvent, PaymentMethod, PendingAction, Subscription
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
 from tests.conftest import Clock
-from tests.handlers.cards import add_card, all_methods, billed_by_shopkeep, cards, customer, payment
+from tests.handlers.cards import (
+    add_card,
+    all_methods,
+    billed_by_shopkeep,
+    cards,
+    customer,
+    forget_cards,
+    payment,
+)
 from tests.helpers import caller_for, published, sent_mail, text_of
 
-ALICE, BOB = "alice@example.com", "bob@example.com"
+ALICE, BOB, DANA = "alice@example.com", "bob@example.com", "dana@example.com"
 
 
 @pytest.fixture
 async def alice_cards(demo_portal: Portal, clock: Clock) -> Portal:
-    """alice's Maker Pro renews through shopkeep; she has a 0002 card (2, older) and a 4242
-    card (1, newer, the default)."""
+    """alice's Maker Pro renews through shopkeep; instead of the demo's card she has a 0002 card
+    (2, older) and a 4242 card (1, newer, the default)."""
+    await forget_cards(demo_portal, ALICE)
     await billed_by_shopkeep(demo_portal, ALICE)
     await add_card(demo_portal, ALICE, "pm_card_chargeDeclined")
     clock.advance(minutes=1)
@@ -61,11 +70,14 @@ async def notices(portal: Portal, email: str) -> list[str]:
     return [text_of(m).split("\n\n")[1] for m in await sent_mail(portal, to=email, kind="payment")]
 
 
-async def changes(portal: Portal) -> list[str]:
-    return [str(e.payload()["change"]) for e in await published(portal) if e.name == "payment_method_changed"]
+async def changes(portal: Portal, email: str = ALICE) -> list[str]:
+    who = await customer(portal, email)
+    return [str(e.payload()["change"]) for e in await published(portal)
+            if e.name == "payment_method_changed" and e.payload()["customer_id"] == who.id]
 
 
 async def test_with_no_card_the_answer_is_a_link_to_the_test_mode_page(demo_portal: Portal) -> None:
+    await forget_cards(demo_portal, ALICE)
     reply = await payment(demo_portal, ALICE)
 
     text = reply.plain_text()
@@ -192,12 +204,13 @@ async def test_a_refusal_at_confirmation_leaves_the_request_to_confirm_later(ali
 
 
 async def test_a_card_without_a_paid_subscription_can_be_removed(demo_portal: Portal) -> None:
-    await add_card(demo_portal, BOB)
-    done = await confirm(demo_portal, BOB, await payment(demo_portal, BOB, "payment remove 1"))
+    added = await add_card(demo_portal, DANA)  # she holds a seat, and pays for nothing
+    done = await confirm(demo_portal, DANA, await payment(demo_portal, DANA, "payment remove 1"))
     assert done.paragraphs == ["Your Visa ending in 4242 is removed.",
                                "You have no saved card now; send `payment` for a link to add one."]
-    assert await cards(demo_portal, BOB) == []
-    assert [m.removed_at is not None for m in await all_methods(demo_portal)] == [True], "kept as history"
+    assert await cards(demo_portal, DANA) == []
+    [kept] = [m for m in await all_methods(demo_portal) if m.id == added.id]
+    assert kept.removed_at is not None, "kept as history"
 
 
 async def test_the_confirmation_acts_on_the_card_it_showed_even_if_the_numbers_moved(
@@ -229,13 +242,15 @@ async def test_bad_input_is_told_what_to_send(alice_cards: Portal, line: str, sa
 
 
 async def test_a_card_number_in_a_message_is_refused_and_pointed_at_payment(demo_portal: Portal) -> None:
+    saved = [m.id for m in await all_methods(demo_portal)]  # the demo's cards
     reply = await payment(demo_portal, ALICE, "payment 4242 4242 4242 4242 12/30 123")
     assert not reply.ok and "looks like a card number" in reply.plain_text()
     assert "Send `payment` for a link" in reply.plain_text() and "4242" not in reply.plain_text()
-    assert await all_methods(demo_portal) == []
+    assert [m.id for m in await all_methods(demo_portal)] == saved, "nothing saved"
 
 
 async def test_nobody_sees_or_changes_another_customers_cards(alice_cards: Portal) -> None:
+    await forget_cards(alice_cards, BOB)  # his declined demo card ends in 0002 too
     alices = await all_methods(alice_cards)
 
     listing = await payment(alice_cards, BOB)

@@ -13,16 +13,15 @@ from bot.console import chat
 from bot.console.chat import ConsoleSession, console_caller
 from config.settings import load_settings
 from core.kernel.portal import Portal
-from tests.doors.console.test_chat import data_dir
-from tests.handlers.cards import add_card, billed_by_shopkeep, cards
+from tests.handlers.cards import add_card, billed_by_shopkeep, cards, forget_cards
 
-__all__ = ["data_dir"]  # the demo store in a fresh data folder, shared with the other chat tests
 ALICE = "alice@example.com"
 
 
 @pytest.fixture
 async def portal(data_dir: Path) -> AsyncIterator[Portal]:
     portal = Portal.open(load_settings())
+    await forget_cards(portal, ALICE)  # instead of the demo's card, these two
     await billed_by_shopkeep(portal, ALICE)
     await add_card(portal, ALICE, "pm_card_chargeDeclined")
     await add_card(portal, ALICE)
@@ -36,7 +35,8 @@ def test_the_listing_prints_the_cards_and_the_link(data_dir: Path, capsys: pytes
     capsys.readouterr()
     assert run(["chat", "--as", ALICE, "-c", "payment"]) == 0
     out = capsys.readouterr().out
-    assert "You have no saved card yet" in out and "Test mode" in out
+    assert "Visa ending in 4242  12/29    yes      Maker Pro Membership" in out, "the demo's card"
+    assert "Test mode" in out
     assert "Add or update a card (valid until " in out and "/pay/" in out
 
 

@@ -19,13 +19,14 @@ from tests.fakes.discord_gateway import (
     component_payload,
     deliver_interaction,
 )
-from tests.handlers.cards import add_card, billed_by_shopkeep, cards
+from tests.handlers.cards import add_card, billed_by_shopkeep, cards, forget_cards
 
 BOB_USER = DEFAULT_USER_ID + 100
 
 
 @pytest.fixture
 async def bot(demo_portal: Portal, clock: Clock) -> AsyncIterator[Bot]:
+    await forget_cards(demo_portal, "alice@example.com")  # instead of the demo's card, these two
     await billed_by_shopkeep(demo_portal, "alice@example.com")
     await add_card(demo_portal, "alice@example.com", "pm_card_chargeDeclined")
     clock.advance(minutes=1)
@@ -118,6 +119,7 @@ async def test_a_row_button_previews_the_removal_and_only_the_asker_can_confirm(
 
 
 async def test_bob_sees_none_of_alices_cards(bot: Bot) -> None:
+    await forget_cards(bot.portal, "bob@example.com")  # his declined demo card ends in 0002 too
     await sign_in(bot, "bob@example.com", user_id=BOB_USER)
     listing = await bot.slash(bot.path("payment"), user_id=BOB_USER)
     assert "You have no saved card yet" in text_of(listing) and "4242" not in text_of(listing)

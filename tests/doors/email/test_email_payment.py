@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from core.models import InboundMail
 from tests.conftest import Clock
-from tests.doors.email.test_email_e2e import TRUSTED, MailDesk, code_in, desk, mail, text
-from tests.handlers.cards import add_card, billed_by_shopkeep, cards
+from tests.doors.email.conftest import MailDesk, mail, text
+from tests.doors.email.test_email_e2e import TRUSTED, code_in
+from tests.handlers.cards import add_card, billed_by_shopkeep, cards, forget_cards
 
-__all__ = ["desk"]  # the mail desk fixture, shared with the other email tests
 ALICE = "alice@example.com"
 
 
@@ -35,6 +35,7 @@ async def exchange(desk: MailDesk, raw: EmailMessage, **kwargs: Any) -> tuple[Em
 
 @pytest.fixture
 async def shop(desk: MailDesk, clock: Clock) -> MailDesk:
+    await forget_cards(desk.portal, ALICE)  # instead of the demo's card, these two
     await billed_by_shopkeep(desk.portal, ALICE)
     await add_card(desk.portal, ALICE, "pm_card_chargeDeclined")
     clock.advance(minutes=1)
@@ -95,6 +96,7 @@ async def test_the_last_card_is_refused_by_email_too(shop: MailDesk) -> None:
 
 
 async def test_bob_reaches_none_of_alices_cards(shop: MailDesk) -> None:
+    await forget_cards(shop.portal, "bob@example.com")  # his declined demo card ends in 0002 too
     listing = await shop.exchange(mail("payment", sender="bob@example.com"))
     assert "You have no saved card yet" in text(listing) and "4242" not in text(listing)
     refused = await shop.exchange(mail("payment remove 1", sender="bob@example.com",

@@ -11,13 +11,14 @@ import pytest
 from core.kernel.portal import Portal
 from tests.conftest import Clock
 from tests.doors.slack.conftest import BOB_ID, Slack, buttons, everything_said
-from tests.handlers.cards import add_card, billed_by_shopkeep, cards
+from tests.handlers.cards import add_card, billed_by_shopkeep, cards, forget_cards
 
 ALICE = "alice@example.com"
 
 
 @pytest.fixture
 async def shop(slack: Slack, clock: Clock) -> Slack:
+    await forget_cards(slack.portal, ALICE)  # instead of the demo's card, these two
     await billed_by_shopkeep(slack.portal, ALICE)
     await add_card(slack.portal, ALICE, "pm_card_chargeDeclined")
     clock.advance(minutes=1)
@@ -81,6 +82,7 @@ async def test_a_row_button_previews_the_removal_and_only_the_asker_can_confirm(
 
 
 async def test_bob_sees_and_reaches_none_of_alices_cards(shop: Slack) -> None:
+    await forget_cards(shop.portal, "bob@example.com")  # his declined demo card ends in 0002 too
     listing = await shop.run("payment", user=BOB_ID)
     assert "You have no saved card yet" in everything_said(listing) and "4242" not in everything_said(listing)
     for line in ("payment default 2", "payment remove 1"):

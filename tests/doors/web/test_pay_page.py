@@ -18,7 +18,7 @@ from bot.web import create_app
 from core.kernel.portal import Portal
 from core.models import AuditEvent
 from tests.conftest import Clock
-from tests.handlers.cards import all_methods, billed_by_shopkeep, cards, pay_link, payment
+from tests.handlers.cards import all_methods, billed_by_shopkeep, cards, forget_cards, pay_link, payment
 from tests.helpers import sent_mail, text_of
 
 ALICE = "alice@example.com"
@@ -28,6 +28,8 @@ Client = TestClient[Any, Any]
 
 @pytest.fixture
 async def client(demo_portal: Portal) -> AsyncIterator[Client]:
+    for email in (ALICE, "bob@example.com"):  # nobody has a card yet: each one saved here counts
+        await forget_cards(demo_portal, email)
     await billed_by_shopkeep(demo_portal, ALICE)
     async with TestClient(TestServer(create_app(demo_portal))) as client:
         yield client

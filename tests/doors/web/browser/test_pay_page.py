@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.web import create_app
 from core.kernel.portal import Portal
 from tests.fakes.relay import free_port
-from tests.handlers.cards import all_methods, billed_by_shopkeep, cards, pay_link, payment
+from tests.handlers.cards import all_methods, billed_by_shopkeep, cards, forget_cards, pay_link, payment
 
 ALICE = "alice@example.com"
 
@@ -27,6 +27,8 @@ async def site(demo_portal: Portal) -> AsyncIterator[Portal]:
     port = free_port()
     portal = dataclasses.replace(demo_portal, settings=demo_portal.settings.model_copy(
         update={"public_url": f"http://127.0.0.1:{port}"}))
+    for email in (ALICE, "bob@example.com"):  # nobody has a card yet: each one saved here counts
+        await forget_cards(portal, email)
     await billed_by_shopkeep(portal, ALICE)
     runner = web.AppRunner(create_app(portal))
     await runner.setup()
