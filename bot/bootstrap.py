@@ -17,6 +17,7 @@ from core.kernel.events import (
     ChatAccountUnlinked,
     PaymentMethodChanged,
     PurchaseRecorded,
+    RenewalPaymentFailed,
     RenewalsDue,
     SeatAssigned,
     SubscriptionChanged,
@@ -29,8 +30,9 @@ from core.subscriptions.merchant import MerchantNotifier
 from core.subscriptions.renewals import RenewalWorker
 from handlers.dispatcher import Dispatcher
 
-if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py for it
+if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py or bolt for it
     from bot.discord.door import DiscordDoor
+    from bot.slack.door import SlackDoor
 
 
 def mail_transport(settings: Settings) -> Transport:
@@ -66,6 +68,7 @@ def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
 
 def event_subscribers(*, outbox: OutboxSender | None = None,
                       discord: DiscordDoor | None = None,
+                      slack: SlackDoor | None = None,
                       renewals: RenewalWorker | None = None,
                       merchant: MerchantNotifier | None = None) -> Subscribers:
     """Who reacts to which domain event. Every effect is idempotent: an event may be delivered
@@ -110,11 +113,16 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
         subscribers.subscribe(AccessChanged, sync_customer)
         subscribers.subscribe(ChatAccountLinked, sync_linked)
         subscribers.subscribe(ChatAccountUnlinked, sync_linked)
+        # A failed renewal: a DM to the linked members, beside the email (each sent once).
+        subscribers.subscribe(RenewalPaymentFailed, door.tell_renewal_failed)
+    if slack is not None:
+        subscribers.subscribe(RenewalPaymentFailed, slack.tell_renewal_failed)
     return subscribers
 
 
 def event_worker(portal: Portal, *, outbox: OutboxSender | None = None,
-                 discord: DiscordDoor | None = None, renewals: RenewalWorker | None = None,
+                 discord: DiscordDoor | None = None, slack: SlackDoor | None = None,
+                 renewals: RenewalWorker | None = None,
                  merchant: MerchantNotifier | None = None) -> EventWorker:
-    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord, renewals=renewals,
-                                                 merchant=merchant))
+    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord, slack=slack,
+                                                 renewals=renewals, merchant=merchant))

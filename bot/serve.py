@@ -95,9 +95,9 @@ async def serve(settings: Settings, *, with_demo: bool = False,
             log.info("Discord: /%s synced%s", settings.discord_command,
                      f" to server {settings.discord_guild_id}" if settings.discord_guild_id else " globally")
         # Started once every subscriber exists, so no event is delivered without one; stopped
-        # before the Discord client closes under it.
-        events = event_worker(portal, outbox=outbox, discord=discord_door, renewals=renewals,
-                              merchant=notifier)
+        # before the Discord client and the Slack door close under it.
+        events = event_worker(portal, outbox=outbox, discord=discord_door, slack=slack,
+                              renewals=renewals, merchant=notifier)
         events_task = asyncio.create_task(events.run(), name="events")
         stack.push_async_callback(_cancel, [events_task])
 

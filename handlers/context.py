@@ -92,12 +92,12 @@ class Context:
         return None
 
     async def confirm(self, preview: Reply, *, summary: str, arguments: dict[str, Any],
-                      confirm_label: str = "Confirm") -> Reply:
+                      confirm_label: str = "Confirm", cancel_label: str = "Cancel") -> Reply:
         """Store the change as a pending action and ask the customer to confirm it."""
         action = await confirmations.create(self.session, self.portal, customer_id=self.customer_id,
                                       action=self.command.name, arguments=arguments,
                                       summary=summary)
         preview.confirmation = Confirmation(
             summary=summary, token=confirmations.token_for(self.portal, action), code=action.code,
-            expires_at=action.expires_at, confirm_label=confirm_label)
+            expires_at=action.expires_at, confirm_label=confirm_label, cancel_label=cancel_label)
         return preview

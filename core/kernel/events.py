@@ -159,7 +159,7 @@ class RenewalPaymentFailed(Event):
     reason: str  # "the card was declined"
     attempt: int
     next_retry_at: str | None  # ISO 8601 UTC; None: this was the last try, the subscription ended
-    fix: str  # "payment"
+    fix: str  # "payment" while it is tried again; "resubscribe <product>" once it ended
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ and applying exactly the previewed quote (core/subscriptions/quotes.py).
   once where the policy allows, refunding nothing (`cancel_refund = "none"`). `uncancel` keeps
   it while it has not ended.
 - `resubscribe [plan]` after the end: a new subscription (the old one stays as history), paid
-  now for what shopkeep bills.
+  now for what shopkeep bills, with the customer's default card (the ended one's card may be the
+  very card that failed).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from core.kernel.errors import Conflict, InvalidInput, NotAllowed
 from core.kernel.portal import Portal
 from core.models import Customer, Entitlement, Plan, Subscription, SubscriptionQuote
 from core.models.subscriptions import ACTIVE, CANCELED, ENDED_STATES, LIVE, PAST_DUE, PAUSED, SHOPKEEP
+from core.payments.methods import default_method
 from core.payments.provider import PaymentProvider, failure_words
 from core.subscriptions import charging, merchant, quotes
 from core.subscriptions.effects import announce
@@ -340,7 +342,7 @@ async def preview_resubscribe(session: AsyncSession, portal: Portal, customer_id
     due = plan.price if ended.billed_by == SHOPKEEP else 0
     notes = []
     if due:
-        method = await charging.method_for(session, ended)
+        method = await default_method(session, ended.customer_id)
         if method is None:
             raise Conflict("Add a payment method first: send `payment` for a link to add a card.")
         notes.append(f"Charged now to your {method.label}.")
@@ -364,7 +366,7 @@ async def _apply_resubscribe(session: AsyncSession, portal: Portal, payments: Pa
     plan = await session.get(Plan, quote.plan_id)
     assert customer is not None and plan is not None
     at = quote.prorated_at
-    method = await charging.method_for(session, ended)
+    method = await default_method(session, ended.customer_id)
     fresh = Subscription(customer_id=customer.id, product_id=ended.product_id, plan_id=plan.id,
                          status=ACTIVE, current_period_start=at, current_period_end=period_end(plan, at),
                          period_anchor=at, billed_by=ended.billed_by, provider=ended.provider,

@@ -292,7 +292,8 @@ async def _failed(session: AsyncSession, portal: Portal, payments: PaymentProvid
                                                    "attempt": attempt}, tell_store=False)
     events.publish(session, events.RenewalPaymentFailed(
         customer_id=customer.id, subscription_id=subscription.id, product=name, reason=reason,
-        attempt=attempt, next_retry_at=next_try.isoformat() if next_try else None, fix="payment"))
+        attempt=attempt, next_retry_at=next_try.isoformat() if next_try else None,
+        fix="payment" if next_try else f"resubscribe {slug}"))
     return "failed", line
 
 

@@ -11,7 +11,8 @@ from handlers.commands import (
     payment,
     seats,
     sign_in,
+    subscriptions,
 )
 
 __all__ = ["community", "confirm", "documents", "help", "licenses", "orders", "overview", "payment",
-           "seats", "sign_in"]
+           "seats", "sign_in", "subscriptions"]

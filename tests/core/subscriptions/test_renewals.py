@@ -128,8 +128,9 @@ async def test_dunning_retries_then_ends_access(store: Portal, counting: Countin
     assert [c[2:] for c in await charges(store, "olga@example.com")] == [("failed", "insufficient_funds")] * 4
     last = (await sent_mail(store, "olga@example.com", kind="notice"))[-1]
     assert last["Subject"] == "The Club has ended: the renewal payment failed"
-    assert [e.payload()["next_retry_at"] for e in await published(store)
-            if e.name == "renewal_payment_failed" and e.payload()["customer_id"] == olga][-1] is None
+    ended = [e.payload() for e in await published(store)
+             if e.name == "renewal_payment_failed" and e.payload()["customer_id"] == olga][-1]
+    assert ended["next_retry_at"] is None and ended["fix"] == "resubscribe club"
 
 
 async def test_a_card_added_while_past_due_is_charged_at_once(store: Portal, counting: CountingProvider,
