@@ -15,10 +15,12 @@ from core.models import DomainEvent
 from core.models.events import DELIVERED, PENDING
 from core.subscriptions.renewals import RenewalWorker
 from tests.doors.slack.conftest import BOB_ID, Slack, buttons, everything_said
+from tests.doors.slack.test_install import ANN, many
 from tests.doors.slack.test_licenses import confirm_button, press, row_buttons
 from tests.fakes.slack_signing import DEFAULT_TEAM_ID
 from tests.handlers.subscribing import ALICE, BOB, charges, state
 
+__all__ = ["many"]  # the app installed in two workspaces, shared with the install tests
 PERIOD_END = "Apr 13, 2026"
 
 
@@ -214,3 +216,16 @@ async def told_status(slack: Slack) -> str:
             DomainEvent.name == "renewal_payment_failed").order_by(DomainEvent.id.desc()).limit(1))
     assert status is not None
     return status
+
+
+async def test_in_a_workspace_that_installed_the_app_the_message_goes_with_its_own_token(many: Slack) -> None:
+    events = event_worker(many.portal, slack=many.door)
+    await events.deliver_due()
+    await many.sign_in(BOB, team="T0BBB", user=ANN)  # bob's workspace; ANN is someone else in T0AAA
+    await RenewalWorker(many.portal, payment_provider(many.portal)).run_pass(many.portal.now() + timedelta(days=3))
+
+    await events.deliver_due()
+
+    posted = [(call.team_id, call.token, call.params["channel"]) for call in many.fake.recorded
+              if call.method == "chat.postMessage"]
+    assert posted == [("T0BBB", "xoxb-bbb", many.fake.dm_channel("T0BBB", ANN))]
