@@ -17,6 +17,7 @@ from pathlib import Path
 import discord
 from discord import app_commands
 
+from bot.bootstrap import payment_provider
 from bot.discord.door import DiscordDoor
 from config.settings import load_settings
 from core import demo
@@ -86,7 +87,7 @@ async def main() -> None:
                                      discord_api_url=fake.api_url)
             portal = Portal.open(settings)
             await portal.db.upgrade()
-            await demo.seed(portal)
+            await demo.seed(portal, payments=payment_provider(portal))
             async with portal.db.unit_of_work() as session:
                 alice = await by_email(session, demo.DEMO_CUSTOMER)
                 assert alice is not None

@@ -18,7 +18,7 @@ from typing import Any
 import aiosmtplib
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from bot.bootstrap import outbox_sender
+from bot.bootstrap import outbox_sender, payment_provider
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
 from config.settings import load_settings
@@ -95,7 +95,7 @@ async def shopkeep(count: int, concurrency: int, database_url: str | None) -> fl
                                  **({"database_url": database_url} if database_url else {}))
         portal = Portal.open(settings)
         await portal.db.upgrade()
-        await demo.seed(portal)
+        await demo.seed(portal, payments=payment_provider(portal))
         await outbox_sender(portal.__class__(settings.model_copy(update={"mail_relay": None}),
                                             portal.db)).send_due()  # demo invites to files
         outbox = outbox_sender(portal)

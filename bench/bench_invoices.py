@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.bootstrap import payment_provider
 from config.settings import load_settings
 from core import demo
 from core.billing.render import RENDERER, pdf_for, render_html
@@ -32,7 +33,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         portal = Portal.open(load_settings(data_dir=Path(data), secret_key="bench-secret-0123456789"))
         await portal.db.upgrade()
-        await demo.seed(portal)
+        await demo.seed(portal, payments=payment_provider(portal))
         async with portal.db.unit_of_work() as session:
             documents = list(await session.scalars(select(Document).where(Document.kind == "invoice")))
         html = render_html(documents[0], portal.settings)

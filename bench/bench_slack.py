@@ -26,6 +26,7 @@ from typing import Any
 
 from aiohttp import ClientSession, TCPConnector, web
 
+from bot.bootstrap import payment_provider
 from core.identity import chat_links
 
 SECRET = "bench-signing-secret-0123456789"
@@ -64,7 +65,7 @@ async def _serve_shopkeep(slack_url: str, database_url: str | None) -> None:
         portal = Portal.open(settings)
         async with portal.db.engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)  # leaves existing tables alone
-        await demo.seed(portal)
+        await demo.seed(portal, payments=payment_provider(portal))
         async with portal.db.unit_of_work() as session:
             alice = await by_email(session, demo.DEMO_CUSTOMER)
             assert alice is not None

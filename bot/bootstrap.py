@@ -7,21 +7,32 @@ from typing import TYPE_CHECKING
 
 from adapters.mail.eml_files import FileTransport
 from adapters.mail.smtp_relay import SmtpRelay
+from adapters.merchant.webhook import HttpWebhook
+from adapters.payments.testmode import TestModeProvider
 from config.settings import Settings
 from core.kernel.event_delivery import EventWorker, Subscribers
 from core.kernel.events import (
     AccessChanged,
     ChatAccountLinked,
     ChatAccountUnlinked,
+    PaymentMethodChanged,
     PurchaseRecorded,
+    RenewalPaymentFailed,
+    RenewalsDue,
     SeatAssigned,
+    SubscriptionChanged,
 )
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
 from core.mail.transport import Transport
+from core.payments.provider import PaymentProvider
+from core.subscriptions.merchant import MerchantNotifier
+from core.subscriptions.renewals import RenewalWorker
+from handlers.dispatcher import Dispatcher
 
-if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py for it
+if TYPE_CHECKING:  # the CLI imports this module and should not load discord.py or bolt for it
     from bot.discord.door import DiscordDoor
+    from bot.slack.door import SlackDoor
 
 
 def mail_transport(settings: Settings) -> Transport:
@@ -31,21 +42,61 @@ def mail_transport(settings: Settings) -> Transport:
     return FileTransport(settings.outbox_dir)
 
 
+def payment_provider(portal: Portal) -> PaymentProvider:
+    """Who moves the money: the embedded test-mode provider (test cards only) until a real
+    provider is configured."""
+    return TestModeProvider(portal)
+
+
+def renewal_worker(portal: Portal) -> RenewalWorker:
+    return RenewalWorker(portal, payment_provider(portal))
+
+
+def merchant_notifier(portal: Portal) -> MerchantNotifier:
+    """Sends the store's notices of changes it bills (SHOPKEEP_MERCHANT_WEBHOOK_URL)."""
+    return MerchantNotifier(portal, HttpWebhook())
+
+
+def dispatcher(portal: Portal) -> Dispatcher:
+    """The commands as every front door runs them, with the payment provider they use."""
+    return Dispatcher(portal, payments=payment_provider(portal))
+
+
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
     return OutboxSender(portal, mail_transport(portal.settings), batch=batch)
 
 
 def event_subscribers(*, outbox: OutboxSender | None = None,
-                      discord: DiscordDoor | None = None) -> Subscribers:
+                      discord: DiscordDoor | None = None,
+                      slack: SlackDoor | None = None,
+                      renewals: RenewalWorker | None = None,
+                      merchant: MerchantNotifier | None = None) -> Subscribers:
     """Who reacts to which domain event. Every effect is idempotent: an event may be delivered
     again after a worker died mid-way."""
     subscribers = Subscribers()
     if outbox is not None:
-        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned) -> None:
-            outbox.wakeup.set()  # the invite the purchase or the seat queued goes out at once
+        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned | SubscriptionChanged
+                                   | PaymentMethodChanged) -> None:
+            outbox.wakeup.set()  # the invite or the notice the change queued goes out at once
 
         subscribers.subscribe(PurchaseRecorded, send_queued_mail)
         subscribers.subscribe(SeatAssigned, send_queued_mail)
+        subscribers.subscribe(SubscriptionChanged, send_queued_mail)  # its confirmation mail
+        subscribers.subscribe(PaymentMethodChanged, send_queued_mail)
+    if renewals is not None:
+        worker = renewals
+
+        async def renew_now(event: RenewalsDue) -> None:
+            worker.wakeup.set()  # a card added while past due: tried at once
+
+        subscribers.subscribe(RenewalsDue, renew_now)
+    if merchant is not None:
+        notifier = merchant
+
+        async def tell_store(event: SubscriptionChanged) -> None:
+            notifier.wakeup.set()  # the notice the change queued goes out at once
+
+        subscribers.subscribe(SubscriptionChanged, tell_store)
     if discord is not None:
         door = discord
 
@@ -62,9 +113,16 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
         subscribers.subscribe(AccessChanged, sync_customer)
         subscribers.subscribe(ChatAccountLinked, sync_linked)
         subscribers.subscribe(ChatAccountUnlinked, sync_linked)
+        # A failed renewal: a DM to the linked members, beside the email (each sent once).
+        subscribers.subscribe(RenewalPaymentFailed, door.tell_renewal_failed)
+    if slack is not None:
+        subscribers.subscribe(RenewalPaymentFailed, slack.tell_renewal_failed)
     return subscribers
 
 
 def event_worker(portal: Portal, *, outbox: OutboxSender | None = None,
-                 discord: DiscordDoor | None = None) -> EventWorker:
-    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord))
+                 discord: DiscordDoor | None = None, slack: SlackDoor | None = None,
+                 renewals: RenewalWorker | None = None,
+                 merchant: MerchantNotifier | None = None) -> EventWorker:
+    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord, slack=slack,
+                                                 renewals=renewals, merchant=merchant))

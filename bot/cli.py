@@ -10,14 +10,14 @@ import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.bootstrap import outbox_sender
+from bot.bootstrap import outbox_sender, payment_provider
 from bot.version import shopkeep_version
 from config.settings import Settings, SettingsError, load_settings
 from core.identity.customers import by_email
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     purchase.add_argument("--external-id", help="idempotency key (default: a new one)")
     purchase.add_argument("--again", action="store_true",
                           help="record it even if the buyer already owns the product")
+    purchase.add_argument("--billed-by", choices=["merchant", "shopkeep"], default="merchant",
+                          help="who bills a subscription's renewals: your store (default) or shopkeep "
+                          "through its payment provider")
     purchase.add_argument("--json", action="store_true", help="print the order as JSON")
 
     catalog = commands.add_parser("catalog", help="manage the catalog")
@@ -82,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="list (default) or retry every queued and failed message now")
 
     commands.add_parser("inbox", help="received mail: what each message became, and why")
+
+    renewals = commands.add_parser("renewals", help="run one renewals pass now (as serve does)",
+                                   description="Renew what is due: charge, apply scheduled changes, "
+                                   "retry failed payments, end what ran out.")
+    renewals.add_argument("--at", metavar="TIME", help="as of TIME (ISO 8601, e.g. 2026-04-01T00:00Z; "
+                          "not later than now, except with --dry-run)")
+    renewals.add_argument("--dry-run", action="store_true", help="only say what is due, change nothing")
+
+    notices = commands.add_parser("merchant-notices",
+                                  help="notices to your store's webhook: list, or retry now")
+    notices.add_argument("action", nargs="?", choices=["list", "retry"], default="list",
+                         help="list (default) or retry every queued and failed notice now")
     return parser
 
 
@@ -122,6 +137,7 @@ async def _purchase(portal: Portal, args: argparse.Namespace) -> int:
             email=args.email, name=args.name, amount=args.amount, currency=args.currency,
             external_id=args.external_id or f"cli-{uuid.uuid4()}", source="cli",
             items=[PurchaseItem(product=args.product, plan=args.plan, quantity=args.quantity)],
+            billed_by=args.billed_by,
         )
     except ValidationError as exc:
         raise _option_error(exc) from None
@@ -169,7 +185,7 @@ async def _catalog_load(portal: Portal, args: argparse.Namespace) -> int:
 
 async def _demo(portal: Portal, args: argparse.Namespace) -> int:
     from core import demo
-    for line in await demo.seed(portal):
+    for line in await demo.seed(portal, payments=payment_provider(portal)):
         print(line)
     await outbox_sender(portal).send_due()
     return 0
@@ -192,9 +208,9 @@ async def _outbox(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_queue(counts: dict[str, int], rows: list[str]) -> None:
-    """A mail queue at a glance ("3 queued, 12 sent"), then a line per message."""
-    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no mail yet")
+def _show_queue(counts: dict[str, int], rows: list[str], *, empty: str = "no mail yet") -> None:
+    """A queue at a glance ("3 queued, 12 sent"), then a line per message."""
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or empty)
     for row in rows:
         print(row)
 
@@ -209,6 +225,76 @@ async def _inbox(portal: Portal, args: argparse.Namespace) -> int:
         _show_queue(await inbox.counts(session), [
             f"{mail.id:>5}  {mail.status:<10} {_when(mail.processed_at or mail.received_at)}  "
             f"{mail.envelope_from[:30]:<30} {mail.outcome or ''}" for mail in await inbox.listing(session)])
+    return 0
+
+
+MANY = 20  # from this many due subscriptions on, a pass shows a progress bar
+
+
+def _moment(text: str | None, now: datetime, *, dry_run: bool) -> datetime:
+    if text is None:
+        return now
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise PortalError(f"--at: {text!r} is not a time like 2026-04-01T00:00Z") from None
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    if at > now and not dry_run:
+        raise PortalError("--at: may not be later than now (add --dry-run to see what would be due "
+                          "then)")
+    return at
+
+
+async def _renewals(portal: Portal, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bot.bootstrap import renewal_worker
+    from core.subscriptions.renewals import describe_step
+
+    worker = renewal_worker(portal)
+    at = _moment(args.at, portal.now(), dry_run=args.dry_run)
+    due = await worker.due(at)
+    if args.dry_run:
+        print(f"{len(due)} subscription(s) due as of {at:%Y-%m-%d %H:%M} UTC" + (":" if due else ""))
+        for subscription in due:
+            print(f"  {describe_step(subscription, at)}")
+        return 0
+    with tqdm(total=len(due), unit="subscription", disable=len(due) < MANY, file=sys.stderr,
+              leave=False) as bar:
+        report = await worker.run_pass(at, progress=bar.update)
+    for label, lines in (("charged", report.charged), ("failed", report.failed),
+                         ("changed", report.changed), ("skipped", report.skipped)):
+        for line in lines:
+            print(f"{label}: {line}")
+    print(f"{len(report.charged)} charged, {len(report.failed)} failed, {len(report.changed)} changed"
+          + (f", {len(report.skipped)} left for the next pass" if report.skipped else ""))
+    await outbox_sender(portal).send_due()
+    return 0
+
+
+async def _merchant_notices(portal: Portal, args: argparse.Namespace) -> int:
+    from bot.bootstrap import merchant_notifier
+    from core.subscriptions import merchant
+
+    notifier = merchant_notifier(portal)
+    try:
+        if args.action == "retry":
+            async with portal.db.unit_of_work() as session:
+                count = await merchant.retry_now(session, portal.now())
+            sent = await notifier.send_due()
+            print(f"{count} notice(s) retried, {sent} sent")
+            return 0
+    finally:
+        await notifier.close()
+    if not portal.settings.merchant_webhook_url:
+        print("SHOPKEEP_MERCHANT_WEBHOOK_URL is not set: store-billed subscriptions offer cancel only, "
+              "mailed to the store's contact address")
+    async with portal.db.unit_of_work() as session:
+        _show_queue(await merchant.counts(session), [
+            f"{notice.id:>5}  {notice.status:<8} {_when(notice.sent_at or notice.created_at)}  "
+            f"{notice.event:<34} {notice.payload.get('subscription', {}).get('customer', '')}"
+            + (f"  ({notice.last_error})" if notice.last_error and notice.status != "sent" else "")
+            for notice in await merchant.listing(session)], empty="no notices yet")
     return 0
 
 
@@ -269,7 +355,8 @@ async def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "db":
         return await _db_upgrade(settings)
     work = {"chat": _chat, "purchase": _purchase, "catalog": _catalog_load, "demo": _demo,
-            "outbox": _outbox, "inbox": _inbox}[args.command]
+            "outbox": _outbox, "inbox": _inbox, "renewals": _renewals,
+            "merchant-notices": _merchant_notices}[args.command]
     return await _with_portal(settings, lambda portal: work(portal, args))
 
 

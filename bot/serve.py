@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from aiohttp import web
 
-from bot.bootstrap import event_worker, outbox_sender
+from bot.bootstrap import event_worker, merchant_notifier, outbox_sender, payment_provider, renewal_worker
 from bot.discord import start as start_discord
 from bot.mail.server import start_smtp_server
 from bot.mail.worker import MailWorker
@@ -53,7 +53,7 @@ async def serve(settings: Settings, *, with_demo: bool = False,
                 report = await sync_catalog(session, read_catalog(settings.catalog_file))
             log.info("catalog %s: %s", settings.catalog_file, report.summary())
         if with_demo:
-            for line in await demo.seed(portal):
+            for line in await demo.seed(portal, payments=payment_provider(portal)):
                 log.info("demo: %s", line)
 
         app = create_app(portal)
@@ -85,8 +85,12 @@ async def serve(settings: Settings, *, with_demo: bool = False,
             smtp = await start_smtp_server(portal, smtp_host, smtp_port, on_stored=mail.wakeup.set)
         stack.push_async_callback(_close_server, smtp)
         log.info("SMTP on %s for %s", settings.smtp_listen, settings.portal_address)
+        renewals, notifier = renewal_worker(portal), merchant_notifier(portal)
+        stack.push_async_callback(notifier.close)
         workers = [asyncio.create_task(outbox.run(), name="outbox"),
                    asyncio.create_task(mail.run(), name="mail"),
+                   asyncio.create_task(renewals.run(interval=settings.renewals_interval), name="renewals"),
+                   asyncio.create_task(notifier.run(), name="merchant-notices"),
                    # The PDF process starts in a thread now, not at the first invoice.
                    asyncio.create_task(RENDERER.start(), name="pdf-warm-up")]
         stack.push_async_callback(RENDERER.close)
@@ -100,8 +104,9 @@ async def serve(settings: Settings, *, with_demo: bool = False,
             log.info("Discord: /%s synced%s", settings.discord_command,
                      f" to server {settings.discord_guild_id}" if settings.discord_guild_id else " globally")
         # Started once every subscriber exists, so no event is delivered without one; stopped
-        # before the Discord client closes under it.
-        events = event_worker(portal, outbox=outbox, discord=discord_door)
+        # before the Discord client and the Slack door close under it.
+        events = event_worker(portal, outbox=outbox, discord=discord_door, slack=slack,
+                              renewals=renewals, merchant=notifier)
         events_task = asyncio.create_task(events.run(), name="events")
         stack.push_async_callback(_cancel, [events_task])
 
@@ -162,6 +167,9 @@ shopkeep is running with the demo store.
   Sign in as a customer would:
     shopkeep chat            then: login {demo.SECOND_CUSTOMER}, verify <code>, orders
     (the code is in the newest file in {settings.outbox_dir}/)
+  Subscriptions (alice's is billed in test mode, bob's is past due):
+    shopkeep chat --as {demo.DEMO_CUSTOMER} -c "change maker-pro yearly"
+    shopkeep renewals --dry-run
   Record a purchase:
     shopkeep purchase --email carol@example.com --product ebook
   Health: {settings.public_url}/healthz

@@ -9,12 +9,12 @@ import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -110,6 +110,47 @@ class StoreSettings(BaseModel):
         return value
 
 
+CANCELLATION_REASONS = ["too expensive", "missing features", "switched service", "unused",
+                        "customer service", "too complex", "low quality", "other"]
+PRORATION_MODES = ("prorate_now", "next_period", "none")
+
+
+class SubscriptionPolicy(BaseModel):
+    """What customers may do with their subscriptions. The defaults are `[portal]` in
+    shopkeep.toml (`SHOPKEEP_PORTAL__*`); a product overrides any of them in the catalog
+    (`[products.subscription]`). Cancelling at the period end is always allowed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_plan_changes: bool = True
+    # Which plans of the product one may move between (slugs); empty: all of its active plans.
+    change_plans: list[str] = Field(default_factory=list)
+    # An upgrade's difference: charged now, added to the next renewal, or not charged at all.
+    proration: Literal["prorate_now", "next_period", "none"] = "prorate_now"
+    allow_pause: bool = True
+    max_pause_days: int = Field(90, gt=0, le=3650, description="the longest pause, in days")
+    access_while_paused: bool = False
+    allow_cancel_now: bool = False
+    cancel_refund: Literal["none"] = "none"
+    cancellation_reasons: list[str] = Field(default_factory=lambda: list(CANCELLATION_REASONS))
+    allow_resubscribe: bool = True
+
+
+class PortalSettings(SubscriptionPolicy):
+    """`[portal]`: the subscription policy defaults, dunning, and the payment provider."""
+
+    # Days after a failed renewal on which it is tried again; after the last, it ends.
+    dunning_retry_days: list[int] = Field(default_factory=lambda: [2, 5, 7], min_length=1)
+    payment_provider: Literal["testmode"] = "testmode"
+
+    @field_validator("dunning_retry_days")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if any(day <= 0 for day in value) or value != sorted(set(value)):
+            raise ValueError("must be increasing whole days after the failed renewal, like [2, 5, 7]")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -169,12 +210,22 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/shop"
 
+    # Merchant-billed subscriptions: customers' confirmed changes are sent here, signed.
+    merchant_webhook_url: str | None = None
+    renewals_interval: int = Field(60, gt=0, description="seconds between two renewal passes")
+
     store: StoreSettings = Field(default_factory=StoreSettings)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
 
     @field_validator("http_listen", "smtp_listen")
     @classmethod
     def _listen(cls, value: str) -> str:
         return _host_port(value)
+
+    @field_validator("merchant_webhook_url")
+    @classmethod
+    def _optional_http_url(cls, value: str | None) -> str | None:
+        return cls._http_url(value) if value else None
 
     @field_validator("public_url", "discord_api_url", "slack_api_url")
     @classmethod
@@ -231,6 +282,13 @@ class Settings(BaseSettings):
         if scheme not in ("sqlite", "sqlite+aiosqlite"):
             raise ValueError(f"expected a sqlite:// or postgresql:// URL, got {scheme or value!r}")
         return value.replace("sqlite://", "sqlite+aiosqlite://", 1) if scheme == "sqlite" else value
+
+    @model_validator(mode="after")
+    def _signed_notices(self) -> Settings:
+        if self.merchant_webhook_url and not self.webhook_secret:
+            raise ValueError("SHOPKEEP_MERCHANT_WEBHOOK_URL needs SHOPKEEP_WEBHOOK_SECRET to sign "
+                             "what is sent there")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, update
@@ -22,10 +22,14 @@ from core.identity.customers import by_email, get_or_create
 from core.kernel.portal import Portal
 from core.licenses import activations, seats
 from core.licenses.queries import licenses_for
-from core.models import Activation, Entitlement, Order, Product, Seat, Subscription
+from core.models import Activation, Entitlement, Product, Seat, Subscription
 from core.models.licenses import CLAIMED
+from core.models.subscriptions import ACTIVE, PAST_DUE, SHOPKEEP, TRIALING
 from core.orders.purchases import PurchaseItem, PurchaseRequest, existing_order, record_purchase
-from core.subscriptions.renewals import record_renewal
+from core.payments import methods
+from core.payments.customers import provider_customer
+from core.payments.provider import PaymentProvider
+from core.subscriptions.renewals import RenewalWorker
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEMO_CATALOG = CONFIG_DIR / "demo-catalog.toml"
@@ -57,12 +61,15 @@ class DemoPurchase:
     product: str
     plan: str
     ago: relativedelta
+    billed_by: Literal["shopkeep", "merchant"] = "merchant"
+    card: str | None = None  # a test-mode token: the card on file before its renewals
 
 
 def _history() -> list[DemoPurchase]:
     alice, bob = (DEMO_CUSTOMER, "Alice Moreau"), (SECOND_CUSTOMER, "Bob Okafor")
     return [
-        DemoPurchase("demo-alice-pro", *alice, "maker-pro", "monthly", relativedelta(months=11, days=2)),
+        DemoPurchase("demo-alice-pro", *alice, "maker-pro", "monthly", relativedelta(months=11, days=2),
+                     billed_by="shopkeep", card="pm_card_visa"),
         DemoPurchase("demo-alice-ebook", *alice, "ebook", "standard", relativedelta(months=8, days=5)),
         DemoPurchase("demo-alice-pixel", *alice, "pixel-studio", "team", relativedelta(months=5, days=10)),
         DemoPurchase("demo-alice-founders", *alice, "founders-circle", "lifetime",
@@ -70,6 +77,9 @@ def _history() -> list[DemoPurchase]:
 
         DemoPurchase("demo-bob-ebook", *bob, "ebook", "standard", relativedelta(months=1, days=12)),
         DemoPurchase("demo-alice-tileset", *alice, TEAM_PRODUCT, "studio", relativedelta(months=1, days=20)),
+        # Its first renewal, yesterday, was declined: past due, to be fixed with `payment`.
+        DemoPurchase("demo-bob-sprites", *bob, "sprite-club", "monthly", relativedelta(months=1, days=1),
+                     billed_by="shopkeep", card="pm_card_chargeDeclined"),
     ]
 
 
@@ -102,12 +112,13 @@ def write_demo_files(portal: Portal) -> None:
         app.write_bytes(buffer.getvalue())
 
 
-async def seed(portal: Portal) -> list[str]:
+async def seed(portal: Portal, *, payments: PaymentProvider) -> list[str]:
     """Load the demo catalog, files and customers. Safe to run again: nothing is duplicated.
 
     The portal bills as the demo store from then on (`with_demo_store`). The history is recorded
-    in the order it happened, each purchase and renewal under a clock set to its time, so its
-    invoices are dated then and numbered in that order."""
+    in the order it happened, each purchase under a clock set to its time and each renewal run
+    by the renewals worker's own pass at its own time (charged through `payments` like any
+    renewal), so invoices are dated then and numbered in that order."""
     portal.settings = with_demo_store(portal.settings)
     write_demo_files(portal)
     (portal.settings.data_dir / MARKER).write_text(
@@ -126,19 +137,36 @@ async def seed(portal: Portal) -> list[str]:
             alice.tax_ids = [{"type": "eu_vat", "value": "FR40303265045"}]
         for purchase in sorted(_history(), key=lambda p: now - p.ago):
             bought_at = now - purchase.ago
-            await _renew_until(session, portal, bought_at)
+            done += await _renew_until(portal, payments, bought_at, session)
             # Seeded before (maybe on another day, so at other times): kept as it is.
             if await existing_order(session, purchase.external_id) is not None:
                 continue
             await record_purchase(session, portal.at(bought_at), PurchaseRequest(
                 email=purchase.email, name=purchase.name, external_id=purchase.external_id,
                 items=[PurchaseItem(product=purchase.product, plan=purchase.plan)],
-                time=bought_at, source="demo",
+                time=bought_at, source="demo", billed_by=purchase.billed_by,
             ), actor="demo")
             done.append(f"{purchase.email} bought {purchase.product}")
-        await _renew_until(session, portal, now)
+            if purchase.card:
+                await _card_on_file(session, portal.at(bought_at), payments, purchase, bought_at)
+    done += await _renew_until(portal, payments, now)
+    async with portal.db.unit_of_work() as session:
         done += await _team_and_devices(session, portal, now)
     return done
+
+
+async def _card_on_file(session: AsyncSession, portal: Portal, payments: PaymentProvider,
+                        purchase: DemoPurchase, added_at: datetime) -> None:
+    """The test card the customer saved when they bought, as the hosted page would have."""
+    customer = await by_email(session, purchase.email)
+    assert customer is not None
+    if await methods.methods_of(session, customer.id):
+        return
+    ref = await provider_customer(session, payments, customer)
+    method = await methods.add_method(session, portal, customer.id, payments.name,
+                                      await payments.attach_method(ref, purchase.card or ""),
+                                      actor="demo")
+    method.created_at = added_at
 
 
 @dataclass(frozen=True)
@@ -210,15 +238,25 @@ async def _team_and_devices(session: AsyncSession, portal: Portal, now: datetime
     return done
 
 
-async def _renew_until(session: AsyncSession, portal: Portal, until: datetime) -> None:
-    """Charge the demo subscriptions every period up to `until`, as a billing run would have,
-    each renewal at its own time."""
-    subscriptions = await session.scalars(
-        select(Subscription).join(Order, Subscription.order_id == Order.id)
-        .where(Order.external_id.startswith("demo-"))
-    )
-    for subscription in subscriptions:
-        while (due := subscription.current_period_end) <= until + timedelta(seconds=1):
-            await record_renewal(session, portal.at(due), subscription,
-                                 external_id=f"demo-renewal-{subscription.id}-{due:%Y%m%d}",
-                                 placed_at=due)
+async def _renew_until(portal: Portal, payments: PaymentProvider, until: datetime,
+                       session: AsyncSession | None = None) -> list[str]:
+    """Run the renewals worker's pass at each moment a demo renewal (or retry) fell due up to
+    `until`, under a clock set to it, as `serve` would have then."""
+    if session is not None:
+        await session.commit()  # what is recorded so far is what the worker sees
+    done: list[str] = []
+    for _ in range(1000):  # a few years of monthly periods at most
+        async with portal.db.unit_of_work() as reading:
+            rows = (await reading.execute(select(
+                Subscription.status, Subscription.current_period_end, Subscription.next_retry_at)
+                .where(Subscription.billed_by == SHOPKEEP))).all()
+        moments = [end for status, end, _ in rows if status in (ACTIVE, TRIALING)]
+        moments += [retry for status, _, retry in rows if status == PAST_DUE and retry is not None]
+        due = min((moment for moment in moments if moment <= until), default=None)
+        if due is None:
+            return done
+        report = await RenewalWorker(portal.at(due), payments).run_pass(at=due)
+        done += [f"renewal: {line}" for line in report.charged + report.failed + report.changed]
+        if not (report.charged or report.failed or report.changed):
+            return done  # nothing it could do at that moment: leave the rest to `serve`
+    return done

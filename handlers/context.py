@@ -12,6 +12,7 @@ from core.accounts import confirmations
 from core.identity import chat_links
 from core.kernel.portal import Portal
 from core.models import Customer
+from core.payments.provider import PaymentProvider
 from handlers.reply import Confirmation, Reply
 
 if TYPE_CHECKING:
@@ -64,6 +65,9 @@ class Context:
     command: Command
     line: str  # the command as typed, for confirmations and the audit log
     confirmed: bool = False
+    # Who moves the money, as the composition root chose (bot/bootstrap.py); None where no
+    # provider was given (then payment commands say they are not available).
+    payments: PaymentProvider | None = None
     _customer: Customer | None = None
 
     @property
@@ -88,12 +92,12 @@ class Context:
         return None
 
     async def confirm(self, preview: Reply, *, summary: str, arguments: dict[str, Any],
-                      confirm_label: str = "Confirm") -> Reply:
+                      confirm_label: str = "Confirm", cancel_label: str = "Cancel") -> Reply:
         """Store the change as a pending action and ask the customer to confirm it."""
         action = await confirmations.create(self.session, self.portal, customer_id=self.customer_id,
                                       action=self.command.name, arguments=arguments,
                                       summary=summary)
         preview.confirmation = Confirmation(
             summary=summary, token=confirmations.token_for(self.portal, action), code=action.code,
-            expires_at=action.expires_at, confirm_label=confirm_label)
+            expires_at=action.expires_at, confirm_label=confirm_label, cancel_label=cancel_label)
         return preview

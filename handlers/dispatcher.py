@@ -15,6 +15,7 @@ from core.accounts import confirmations
 from core.kernel.errors import PortalError
 from core.kernel.portal import Portal
 from core.kernel.validation import reason
+from core.payments.provider import PaymentProvider
 from handlers import commands as _commands  # noqa: F401 - registers every command
 from handlers.context import Caller, Context
 from handlers.parser import Invocation
@@ -26,9 +27,9 @@ log = logging.getLogger("shopkeep.dispatch")
 
 LOGIN_HINT = ("You're not signed in. Send `login you@example.com`, then `verify <code>` with the "
               "code we email you.")
-CARD_REFUSAL = ("That looks like a card number. Please never send card details here: payment "
-                "methods are changed on the payment provider's secure page (`payment`). "
-                "Nothing you sent was stored.")
+CARD_REFUSAL = ("That looks like a card number. Please never send card details here: cards are "
+                "added and changed only on the payment provider's secure page. Send `payment` "
+                "for a link to it. Nothing you sent was stored.")
 
 SHOWN_WORD = 40  # an unknown word is repeated up to this many characters
 # A page built from what the caller may see, like the overview the App Home shows.
@@ -62,9 +63,11 @@ class Request(Protocol):
 
 
 class Dispatcher:
-    def __init__(self, portal: Portal, registry: Registry = REGISTRY) -> None:
+    def __init__(self, portal: Portal, registry: Registry = REGISTRY, *,
+                 payments: PaymentProvider | None = None) -> None:
         self.portal = portal
         self.registry = registry
+        self.payments = payments
 
     def invocation(self, line: str, platform: str) -> Invocation:
         return self.registry.invocation(line, platform)
@@ -185,7 +188,7 @@ class Dispatcher:
             return Reply.error(LOGIN_HINT, title="Please sign in")
         if shared is not None:
             try:
-                ctx = Context(self.portal, shared, caller, command, line)
+                ctx = Context(self.portal, shared, caller, command, line, payments=self.payments)
                 return await _in_their_time(ctx, await command.run(ctx, arguments))
             except PortalError as exc:
                 return Reply.error(exc.message)
@@ -193,7 +196,8 @@ class Dispatcher:
         try:
             async with self.portal.db.unit_of_work() as session:
                 ctx = Context(self.portal, session, caller, command, line,
-                              confirmed=confirmed or policy is ChangePolicy.PRECONFIRMED)
+                              confirmed=confirmed or policy is ChangePolicy.PRECONFIRMED,
+                              payments=self.payments)
                 if (command.mutates and policy is ChangePolicy.ROUND_TRIP and not confirmed
                         and not command.previews):
                     return await _round_trip(ctx, arguments)

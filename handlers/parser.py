@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from handlers.registry import Command
 
 # What a reply repeats instead of a line that looks like a card number.
-CARD_PLACEHOLDER = "(a line that looks like a card number; it was not read)"
+CARD_PLACEHOLDER = "(a line that looks like a card number; not read. Send `payment` to add a card)"
 # Stands in for a quote left open while shlex splits, which would refuse it.
 _OPEN_QUOTE = "\ue000"
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from handlers.parser import Invocation, split_words
 from handlers.reply import Reply
@@ -33,6 +34,23 @@ class Arguments(BaseModel):
     several words one where a field is not the last)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def given_fields(cls) -> dict[str, FieldInfo]:
+        """The fields a person gives (free text, chat options, the usage line): all but those
+        only a stored confirmation fills (`confirmation_field`)."""
+        return {name: info for name, info in cls.model_fields.items()
+                if not (isinstance(info.json_schema_extra, dict)
+                        and info.json_schema_extra.get(CONFIRMATION_ONLY))}
+
+
+CONFIRMATION_ONLY = "confirmation_only"
+
+
+def confirmation_field(description: str) -> Any:
+    """An argument the command's own confirmation keeps (the quote it previewed), never typed:
+    no door asks for it, free text never fills it, help does not list it."""
+    return Field(default=None, description=description, json_schema_extra={CONFIRMATION_ONLY: True})
 
 
 class NoArguments(Arguments):
@@ -89,7 +107,7 @@ class Command:
     @property
     def usage(self) -> str:
         parts = [self.name]
-        for name, info in self.arguments.model_fields.items():
+        for name, info in self.arguments.given_fields().items():
             parts.append(f"<{name}>" if info.is_required() else f"[{name}]")
         return " ".join(parts)
 
@@ -102,7 +120,7 @@ class Command:
 
 
 def positional(model: type[Arguments], given: Sequence[str]) -> dict[str, str]:
-    names = list(model.model_fields)
+    names = list(model.given_fields())
     words = list(given)
     if not names:
         if words:

@@ -11,13 +11,17 @@ from core.kernel.portal import Portal
 from core.models import Customer, Document
 from core.models.billing import INVOICE
 from core.orders.ownership import owned_products
+from core.payments.methods import methods_of
+from core.subscriptions.lifecycle import cancellation_reasons
+from core.subscriptions.queries import subscriptions_of, switchable
 from handlers.context import Caller
 
 MAX_SUGGESTIONS = 25  # Discord's limit, and plenty for anyone typing
 
 
 async def suggest(portal: Portal, caller: Caller, source: str, typed: str) -> list[tuple[str, str]]:
-    """(label, value) pairs for the field's source ("products", "invoices", "months")."""
+    """(label, value) pairs for the field's source ("products", "invoices", "months", "cards",
+    "subscriptions", "plans", "cancel_reasons")."""
     if caller.customer_id is None:
         return []
     typed = typed.strip().lower()
@@ -36,6 +40,20 @@ async def suggest(portal: Portal, caller: Caller, source: str, typed: str) -> li
             options += [(month, month) for month in await _months(session, customer)]
         elif source == "months":
             options = [(month, month) for month in await _months(session, customer)]
+        elif source == "subscriptions":
+            options = [(f"{number}. {s.product.name}", s.product.slug) for number, s in
+                       enumerate(await subscriptions_of(session, customer.id), start=1)]
+        elif source == "plans":
+            options = [(f"{s.product.name}: {choice.plan.name}", choice.plan.slug)
+                       for s in await subscriptions_of(session, customer.id)
+                       for choice in switchable(portal, s) if choice.allowed]
+        elif source == "cancel_reasons":
+            live = await subscriptions_of(session, customer.id, with_ended=False)
+            reasons = [r for s in live for r in cancellation_reasons(portal, s)]
+            options = [(reason, reason) for reason in dict.fromkeys(reasons)]
+        elif source == "cards":
+            options = [(f"{item.number}. {item.method.label}" + (" (default)" if item.is_default else ""),
+                        str(item.number)) for item in await methods_of(session, customer.id)]
         else:
             return []
     return [(label, value) for label, value in options if typed in label.lower()][:MAX_SUGGESTIONS]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.bootstrap import payment_provider
 from config.settings import load_settings
 from core import demo
 from core.billing.render import RENDERER, pdf_for
@@ -38,7 +39,7 @@ async def sample() -> tuple[str, bytes]:
         portal = Portal.open(settings, clock=lambda: SAMPLE_DAY)
         try:
             await portal.db.upgrade()
-            await demo.seed(portal)
+            await demo.seed(portal, payments=payment_provider(portal))
             async with portal.db.unit_of_work() as session:
                 alice = await by_email(session, demo.DEMO_CUSTOMER)
                 assert alice is not None

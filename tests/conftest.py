@@ -137,9 +137,10 @@ async def portal(settings_factory: Any, database_url: tuple[str, dict[str, Any]]
 @pytest.fixture
 async def demo_portal(portal: Portal) -> Portal:
     """The portal with the demo store seeded (alice and bob with their history)."""
+    from bot.bootstrap import payment_provider
     from core import demo
 
-    await demo.seed(portal)
+    await demo.seed(portal, payments=payment_provider(portal))
     return portal
 
 

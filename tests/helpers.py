@@ -9,12 +9,13 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.identity.customers import by_email
 from core.kernel.events import Event, decode
 from core.kernel.portal import Portal
 from core.models import DomainEvent, OutboundMail
+from core.models.events import DELIVERED
 from handlers.context import Caller
 from handlers.registry import REGISTRY
 
@@ -57,6 +58,21 @@ async def eventually(check: Callable[[], bool], what: str, *, within: float = 10
         if loop.time() > deadline:
             raise AssertionError(f"not within {within:g} s: {what}")
         await asyncio.sleep(0.02)
+
+
+async def all_events_delivered(portal: Portal) -> None:
+    """Wait until a running event worker has delivered every domain event: none waits, none is
+    deferred to be tried again (a subscriber that failed)."""
+    async def waiting() -> int:
+        async with portal.db.unit_of_work() as session:
+            return int(await session.scalar(select(func.count()).select_from(DomainEvent).where(
+                DomainEvent.status != DELIVERED)) or 0)
+
+    for _ in range(500):
+        if not await waiting():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("some events were not delivered")
 
 
 def text_of(message: EmailMessage) -> str:

@@ -7,12 +7,12 @@ import socket
 import sys
 from pathlib import Path
 
+from bot import bootstrap
 from bot.bootstrap import outbox_sender
 from bot.console.render import render, save_attachments
 from core.kernel.portal import Portal
 from handlers.callers import caller_for, operator_as
 from handlers.context import Caller
-from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply, answer_line
 
 
@@ -20,7 +20,7 @@ class ConsoleSession:
     def __init__(self, portal: Portal, caller: Caller, downloads_dir: Path) -> None:
         self.portal = portal
         self.caller = caller
-        self.dispatcher = Dispatcher(portal)
+        self.dispatcher = bootstrap.dispatcher(portal)
         self.downloads_dir = downloads_dir
         self.outbox = outbox_sender(portal)
 

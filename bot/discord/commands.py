@@ -82,7 +82,7 @@ def subcommand(command: Command, run: Run, suggest: Suggest) -> app_commands.Com
     names: dict[str, str] = {}
     choices: dict[str, list[app_commands.Choice[Any]]] = {}
     sources: dict[str, str] = {}
-    for field, info in command.arguments.model_fields.items():
+    for field, info in command.arguments.given_fields().items():
         name = option_name(field)
         names[name] = field
         kind, field_choices, optional = _option_type(info)
@@ -207,7 +207,7 @@ def _check_fits(layout: list[Command | Section], total: int) -> None:
 def build_group(name: str, commands: list[Command], run: Run, suggest: Suggest) -> app_commands.Group:
     """The top-level slash command holding every command; CommandLayoutError if some have no place."""
     group = app_commands.Group(name=option_name(name),
-                               description="Your orders, downloads, licenses and invoices")
+                               description="Your orders, subscriptions, downloads, licenses and invoices")
     for item in arrange(commands):
         if isinstance(item, Section):
             section = app_commands.Group(name=item.name, description=item.description)

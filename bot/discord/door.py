@@ -13,11 +13,14 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
+from bot import bootstrap
 from bot.discord.commands import build_group
 from bot.discord.render import CANCEL, CONFIRM, RUN, render
 from core.kernel.background import poll
+from core.kernel.events import RenewalPaymentFailed
 from core.kernel.portal import Portal
 from core.orders import discord_roles
+from handlers import notices
 from handlers.callers import caller_for
 from handlers.context import Caller, DoorAbilities
 from handlers.dispatcher import Dispatcher
@@ -26,7 +29,7 @@ from handlers.reply import Reply, answer_line
 from handlers.suggest import suggest
 
 log = logging.getLogger("shopkeep.discord")
-EPHEMERAL_DM_FAILED = 50007
+DM_CLOSED = 50007  # "Cannot send messages to this user": the member closed their DMs
 # Domain events sync the members concerned at once; the reconcile only repairs drift.
 RECONCILE_INTERVAL = 300.0
 
@@ -35,7 +38,7 @@ class DiscordDoor:
     def __init__(self, portal: Portal, dispatcher: Dispatcher | None = None) -> None:
         settings = portal.settings
         self.portal = portal
-        self.dispatcher = dispatcher or Dispatcher(portal)
+        self.dispatcher = dispatcher or bootstrap.dispatcher(portal)
         self.guild_id = settings.discord_guild_id
         discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
         if settings.discord_gateway_url:
@@ -114,6 +117,29 @@ class DiscordDoor:
         else:
             line = custom_id.removeprefix(RUN)
         await self.send(interaction, await self.dispatcher.handle_line(caller, line))
+
+    # ---------------------------------------------------------------- direct messages
+
+    async def tell_renewal_failed(self, event: RenewalPaymentFailed) -> None:
+        """DM each Discord account linked to the customer, once however often the event comes."""
+        notice = await notices.renewal_failed(self.portal, event, platform="discord")
+        for account in notice.accounts:
+            await notices.send_once(self.portal, "discord", f"{notice.key}:{account}",
+                                    lambda account=account: self.direct_message(int(account), notice.reply))
+
+    async def direct_message(self, user_id: int, reply: Reply) -> None:
+        """Send `reply` to the user's DMs; a user who closed them is not asked again."""
+        message = render(reply)
+        kwargs: dict[str, Any] = {"embeds": message.embeds}
+        if message.view is not None:
+            kwargs["view"] = message.view
+        channel = await self.client.create_dm(discord.Object(user_id))
+        try:
+            await channel.send(**kwargs)
+        except discord.Forbidden as exc:
+            if exc.code != DM_CLOSED:
+                raise
+            log.info("Discord: %s does not take direct messages; the email told them", user_id)
 
     # ---------------------------------------------------------------- invites and roles
 

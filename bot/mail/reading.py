@@ -163,7 +163,7 @@ def is_subject_command(invocation: Invocation) -> bool:
     if invocation.card:
         return True
     words = invocation.words
-    if len(words) > len(command.arguments.model_fields) + SPARE_SUBJECT_WORDS:
+    if len(words) > len(command.arguments.given_fields()) + SPARE_SUBJECT_WORDS:
         return False
     if any(word.endswith("?") or word.strip(".,;:!").casefold() in PERSONAL_WORDS for word in words):
         return False

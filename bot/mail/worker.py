@@ -13,6 +13,7 @@ from email.policy import default as default_policy
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import bootstrap
 from bot.mail.answer import Answer, compose
 from bot.mail.policy import (
     sender_address,
@@ -89,7 +90,7 @@ class MailWorker:
     def __init__(self, portal: Portal, dispatcher: Dispatcher | None = None,
                  on_queued: Callable[[], None] = lambda: None) -> None:
         self.portal = portal
-        self.dispatcher = dispatcher or Dispatcher(portal)
+        self.dispatcher = dispatcher or bootstrap.dispatcher(portal)
         self.on_queued = on_queued
         self.wakeup = asyncio.Event()
         self._purged_at: datetime | None = None

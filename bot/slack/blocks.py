@@ -248,8 +248,8 @@ class BlockKit:
         expiries = [link.expires_at for link in links if link.expires_at is not None]
         if expiries:
             until = slack_date(min(expiries), "{date_short_pretty} at {time}")
-            blocks.append({"type": "context", "elements": [mrkdwn(
-                f"Download links work until {until}.")]})
+            works = "This link works" if len(links) == 1 else "These links work"
+            blocks.append({"type": "context", "elements": [mrkdwn(f"{works} until {until}.")]})
         return blocks
 
     def _choices(self, reply: Reply) -> list[Block]:

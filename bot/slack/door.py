@@ -22,13 +22,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import bootstrap
 from bot.slack.blocks import ACTION_PATTERN, CANCEL, CONFIRM, LINK, RUN, BlockKit, action_kind
 from bot.slack.identity import BotIdentity, StoredBotAuthorize
 from bot.slack.pacing import AckFirst
 from bot.slack.stores import PLATFORM, DeliveryLog, SqlInstallationStore, SqlOAuthStateStore
 from config.settings import Settings, SettingsError
 from core.identity import chat_links
+from core.kernel.events import RenewalPaymentFailed
 from core.kernel.portal import Portal
+from handlers import notices
 from handlers.callers import caller_for
 from handlers.commands import overview
 from handlers.context import Caller
@@ -83,7 +86,7 @@ class SlackDoor:
     def create(cls, portal: Portal, *, dispatcher: Dispatcher | None = None) -> SlackDoor:
         """The door for the configured mode; SettingsError names what is missing."""
         settings = portal.settings
-        dispatcher = dispatcher or Dispatcher(portal)
+        dispatcher = dispatcher or bootstrap.dispatcher(portal)
         # The token reaches each request through `authorize`, not the shared client.
         client = AsyncWebClient(base_url=settings.slack_api_url)
         installations = SqlInstallationStore(portal) if _multi(settings) else None
@@ -358,6 +361,39 @@ class SlackDoor:
             reply.attachments = []
             return
         reply.paragraphs.append(f"I sent {names} to you as a direct message.")
+
+    # ------------------------------------------------------------------ direct messages
+
+    async def tell_renewal_failed(self, event: RenewalPaymentFailed) -> None:
+        """DM each Slack account linked to the customer, once however often the event comes."""
+        notice = await notices.renewal_failed(self.portal, event, platform=PLATFORM)
+        for account in notice.accounts:
+            team_id, _, user_id = account.partition(":")
+            client = await self._bot_client(team_id)
+            if client is None:
+                log.info("Slack: no bot token for %s; %s is told by email only", team_id, account)
+                continue
+            await notices.send_once(
+                self.portal, PLATFORM, f"{notice.key}:{account}",
+                lambda client=client, user_id=user_id: self._direct_message(client, user_id, notice.reply))
+
+    async def _bot_client(self, team_id: str) -> AsyncWebClient | None:
+        """A Web API client with the workspace's bot token, outside any request."""
+        if self.installations is not None:
+            bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team_id)
+            token = bot.bot_token if bot is not None else None
+        else:
+            token = self.identity.token if self.identity is not None else None
+        if not token:
+            return None
+        return AsyncWebClient(token=token, base_url=self.portal.settings.slack_api_url,
+                              session=self._http)
+
+    async def _direct_message(self, client: AsyncWebClient, user_id: str, reply: Reply) -> None:
+        opened = await client.conversations_open(users=user_id)
+        message = self.render.message(reply)
+        await client.chat_postMessage(channel=opened["channel"]["id"], text=message["text"],
+                                      blocks=message["blocks"])
 
     async def _forget_workspace(self, team_id: str) -> None:
         """Unlink every account of a workspace that removed the app; a reinstall signs in anew."""

@@ -19,7 +19,7 @@ def manifest(settings: Settings) -> dict[str, Any]:
     events_url = None if socket_mode else f"{base}{EVENTS_PATH}"
     command: dict[str, Any] = {
         "command": settings.slack_command,
-        "description": "Your orders, downloads, invoices and licenses",
+        "description": "Your orders, subscriptions, downloads, invoices and licenses",
         "usage_hint": "orders | invoice March | help",
         # Escaped, a mention arrives as <@U123|name>, which the door turns into an email.
         "should_escape": True,

@@ -15,8 +15,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from adapters.payments.testmode import TestModeProvider
+from bot import bootstrap
 from bot.version import shopkeep_version
-from bot.web import license_api
+from bot.web import license_api, pay
 from bot.web.pages import page
 from core.kernel.errors import Conflict, InvalidInput, NotFound
 from core.kernel.portal import Portal
@@ -25,6 +27,8 @@ from core.kernel.validation import first_problem
 from core.models import Order
 from core.orders import downloads
 from core.orders.purchases import PurchaseRequest, record_purchase
+from core.payments.provider import PaymentProvider
+from core.subscriptions.renewals import MerchantRenewal, record_merchant_renewal
 
 log = logging.getLogger("shopkeep.http")
 PORTAL: web.AppKey[Portal] = web.AppKey("portal", Portal)
@@ -59,13 +63,16 @@ class OneLineBadRequests(logging.Filter):
 logging.getLogger("aiohttp.server").addFilter(OneLineBadRequests())
 
 
-def create_app(portal: Portal) -> web.Application:
+def create_app(portal: Portal, *, payments: PaymentProvider | None = None) -> web.Application:
     app = web.Application(middlewares=[no_tracebacks], client_max_size=2 * 1024 * 1024)
     app[PORTAL] = portal
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/d/{token}", download)  # aiohttp answers HEAD on GET routes
     app.router.add_post("/api/purchases", purchases)
     license_api.add_routes(app, portal)
+    provider = payments or bootstrap.payment_provider(portal)
+    if isinstance(provider, TestModeProvider):  # a real provider hosts its own page
+        pay.add_routes(app, provider)
     return app
 
 
@@ -157,6 +164,8 @@ async def purchases(request: web.Request) -> web.Response:
         return _problem(422, f"the body nests deeper than {MAX_NESTING} levels")
     try:
         data = json.loads(body)
+        if isinstance(data, dict) and data.get("event") == "renewal":
+            return await _renewal(portal, MerchantRenewal.model_validate(data))
         purchase = PurchaseRequest.model_validate(data)
     except json.JSONDecodeError as exc:
         return _problem(422, f"the body is not JSON: {exc.msg}")
@@ -179,6 +188,18 @@ async def purchases(request: web.Request) -> web.Response:
         async with portal.db.unit_of_work() as session:
             result = await record_purchase(session, portal, purchase)
             answer = _order_json(result.order, result.created)
+    return web.json_response(answer, status=201 if answer["created"] else 200)
+
+
+async def _renewal(portal: Portal, renewal: MerchantRenewal) -> web.Response:
+    """The store billed one more period of a subscription it bills: the period moves."""
+    try:
+        async with portal.db.unit_of_work() as session:
+            result = await record_merchant_renewal(session, portal, renewal)
+            answer = _order_json(result.order, result.created)
+    except (InvalidInput, NotFound, Conflict) as exc:
+        return _problem(422 if not isinstance(exc, Conflict) else 409, exc.message,
+                        exc.message.partition(":")[0])
     return web.json_response(answer, status=201 if answer["created"] else 200)
 
 

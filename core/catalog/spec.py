@@ -97,6 +97,25 @@ def license_days(duration: str) -> int:
     return int(match[1]) * DAYS_PER_UNIT[match[2]]
 
 
+class SubscriptionPolicySpec(_Spec):
+    """A product's own subscription policy: each key given here replaces the `[portal]` default
+    of the same name (config/settings.py SubscriptionPolicy says what each means)."""
+
+    allow_plan_changes: bool | None = None
+    change_plans: list[str] | None = Field(default=None, description="plan slugs one may move between")
+    proration: Literal["prorate_now", "next_period", "none"] | None = None
+    allow_pause: bool | None = None
+    max_pause_days: int | None = Field(default=None, gt=0, le=3650)
+    access_while_paused: bool | None = None
+    allow_cancel_now: bool | None = None
+    cancel_refund: Literal["none"] | None = None
+    cancellation_reasons: list[str] | None = Field(default=None, min_length=1)
+    allow_resubscribe: bool | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class DeliverableSpec(_Spec):
     kind: Literal["file", "link", "discord_role", "discord_invite"]
     label: str
@@ -138,6 +157,7 @@ class ProductSpec(_Spec):
     plans: list[PlanSpec] = Field(min_length=1)
     deliverables: list[DeliverableSpec] = Field(default_factory=list)
     license: LicenseSpec | None = None
+    subscription: SubscriptionPolicySpec | None = None
 
     @model_validator(mode="after")
     def _plans_fit_kind(self) -> ProductSpec:
@@ -146,6 +166,12 @@ class ProductSpec(_Spec):
                 raise ValueError(
                     f"plan {plan.slug!r}: subscription plans need an interval, one-time plans none"
                 )
+        if self.subscription is not None:
+            if self.kind != "subscription":
+                raise ValueError("`subscription` policy is for subscription products only")
+            unknown = sorted(set(self.subscription.change_plans or ()) - {p.slug for p in self.plans})
+            if unknown:
+                raise ValueError(f"subscription.change_plans: no plan {', '.join(unknown)} in this product")
         keys = [d.stable_key for d in self.deliverables]
         if len(keys) != len(set(keys)):
             raise ValueError("two deliverables share a key; give them distinct `key`s")

@@ -61,6 +61,7 @@ async def sync_catalog(session: AsyncSession, spec: CatalogSpec) -> SyncReport:
             "kind": product_spec.kind,
             "description": product_spec.description,
             **_license_policy(product_spec.license),
+            "subscription_policy": product_spec.subscription.overrides() if product_spec.subscription else {},
             "active": True,
         }
         if product is None:

@@ -36,3 +36,9 @@ async def prune(session: AsyncSession, platform: str, *, before: datetime) -> No
     """Forget claims older than `before` (the platform stopped redelivering long ago)."""
     await session.execute(delete(ChatDelivery).where(
         ChatDelivery.platform == platform, ChatDelivery.received_at < before))
+
+
+async def release(session: AsyncSession, platform: str, delivery_id: str) -> None:
+    """Give a claim back: the work it was for did not happen and may be tried again."""
+    await session.execute(delete(ChatDelivery).where(
+        ChatDelivery.platform == platform, ChatDelivery.delivery_id == delivery_id[:ID_LENGTH]))

@@ -124,3 +124,48 @@ class LicenseChanged(Event):
     customer_id: int
     license_id: int
     change: str
+
+
+@dataclass(frozen=True)
+class PaymentMethodChanged(Event):
+    """A payment method was added, made the default or removed (`change` says which)."""
+
+    name: ClassVar[str] = "payment_method_changed"
+    customer_id: int
+    payment_method_id: int
+    change: str  # added, default, removed
+
+
+@dataclass(frozen=True)
+class SubscriptionChanged(Event):
+    """A subscription changed: renewed, a plan change, a pause, a cancellation, its end
+    (`change` says which). Access follows through AccessChanged, published beside it."""
+
+    name: ClassVar[str] = "subscription_changed"
+    customer_id: int
+    subscription_id: int
+    change: str
+
+
+@dataclass(frozen=True)
+class RenewalPaymentFailed(Event):
+    """A renewal charge failed. Doors tell the customer in a direct message, with `fix` (the one
+    command that fixes it) and the link to add a card, when there is one."""
+
+    name: ClassVar[str] = "renewal_payment_failed"
+    customer_id: int
+    subscription_id: int
+    product: str  # the product's name
+    reason: str  # "the card was declined"
+    attempt: int
+    next_retry_at: str | None  # ISO 8601 UTC; None: this was the last try, the subscription ended
+    fix: str  # "payment" while it is tried again; "resubscribe <product>" once it ended
+
+
+@dataclass(frozen=True)
+class RenewalsDue(Event):
+    """Something makes a renewal due now (a new payment method while past due): the renewals
+    worker wakes up."""
+
+    name: ClassVar[str] = "renewals_due"
+    customer_id: int

@@ -111,3 +111,13 @@ async def queue_seat_invite(session: AsyncSession, portal: Portal, member: Custo
         portal, to=member.email, subject=f"{owner.email} gave you a seat of {product.name}",
         text="\n\n".join(paragraphs) + "\n", html=_html(paragraphs))
     await outbox.queue(session, portal, message, kind="invite")
+
+
+async def queue_notice(session: AsyncSession, portal: Portal, to: str, subject: str,
+                       paragraphs: list[str], *, greeting: str | None = None) -> None:
+    """A short notice in the portal's voice (a subscription change, a failed payment), signed
+    by the store."""
+    body = ([greeting] if greeting else []) + paragraphs + [f"- {portal.settings.store_name}"]
+    message = composing.new_message(portal, to=to, subject=subject,
+                                    text="\n\n".join(body) + "\n", html=_html(body))
+    await outbox.queue(session, portal, message, kind="notice")

@@ -9,13 +9,16 @@ from core.models.events import DomainEvent
 from core.models.identity import ChatLink, CodeChallenge, Customer
 from core.models.licenses import Activation, License, Seat
 from core.models.mail import InboundMail, OutboundMail
+from core.models.merchant import MerchantNotice
 from core.models.orders import Download, Entitlement, Order, OrderItem
-from core.models.subscriptions import Subscription
+from core.models.payments import Charge, PaymentCustomer, PaymentMethod
+from core.models.subscriptions import Subscription, SubscriptionQuote
 
 __all__ = [
     "Activation",
     "AuditEvent",
     "Base",
+    "Charge",
     "ChatDelivery",
     "ChatInstallation",
     "ChatLink",
@@ -29,14 +32,18 @@ __all__ = [
     "Entitlement",
     "InboundMail",
     "License",
+    "MerchantNotice",
     "OAuthState",
     "Order",
     "OrderItem",
     "OutboundMail",
+    "PaymentCustomer",
+    "PaymentMethod",
     "PendingAction",
     "Plan",
     "Product",
     "Seat",
     "Subscription",
+    "SubscriptionQuote",
     "utcnow",
 ]

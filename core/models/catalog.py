@@ -30,6 +30,8 @@ class Product(IdMixin, CreatedMixin, Base):
     lemonsqueezy_store_id: Mapped[int | None] = mapped_column(BigInteger)
     lemonsqueezy_product_id: Mapped[int | None] = mapped_column(BigInteger)
     lemonsqueezy_variant_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The catalog's `[products.subscription]`: the policy keys this product sets itself.
+    subscription_policy: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
     plans: Mapped[list[Plan]] = relationship(
         back_populates="product", order_by="Plan.rank", cascade="all, delete-orphan"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
@@ -24,6 +24,8 @@ from core.licenses.status import expires_at
 from core.mail import notifications
 from core.models import Entitlement, License, Order, OrderItem, Plan, Product, Subscription
 from core.models.catalog import SUBSCRIPTION
+from core.models.subscriptions import EXTERNAL, LIVE, MERCHANT, SHOPKEEP
+from core.payments.methods import default_method
 
 # Bounds on what a purchase may say: beyond them it is a mistake or an attack, never a sale.
 MAX_QUANTITY = 1000
@@ -54,6 +56,9 @@ class PurchaseRequest(BaseModel):
     external_id: str = Field(min_length=1, max_length=200)
     time: datetime | None = None
     source: str = Field(default="api", max_length=30)
+    # Who bills the subscriptions it starts: the store itself (the default), or shopkeep through
+    # its payment provider.
+    billed_by: Literal["shopkeep", "merchant"] = MERCHANT
 
     _plain = field_validator("name", "currency", "external_id", "source")(no_controls)
 
@@ -102,7 +107,10 @@ async def existing_order(session: AsyncSession, external_id: str) -> Order | Non
 
 def fingerprint(request: PurchaseRequest) -> dict[str, Any]:
     """The parsed fields that make a purchase: a replay must say the same."""
-    return request.model_dump(mode="json", exclude={"source"})
+    # billed_by is left out while it says the default, so purchases recorded before it existed
+    # still replay as the same purchase.
+    return request.model_dump(mode="json", exclude={"source"} | (
+        {"billed_by"} if request.billed_by == MERCHANT else set()))
 
 
 def _differing_field(stored: dict[str, Any], request: PurchaseRequest) -> str | None:
@@ -145,7 +153,8 @@ async def record_purchase(session: AsyncSession, portal: Portal, request: Purcha
     await session.flush()
 
     for order_item, (item, product, plan) in zip(order.items, resolved, strict=True):
-        await _grant(session, customer.id, order, order_item, product, plan, item.quantity, placed_at)
+        await _grant(session, portal, customer.id, order, order_item, product, plan, item.quantity,
+                     placed_at, request.billed_by)
 
     await issue_for_order(session, portal, order)
     await audit.record(session, customer_id=customer.id, actor=actor, action="purchase",
@@ -157,13 +166,26 @@ async def record_purchase(session: AsyncSession, portal: Portal, request: Purcha
     return PurchaseResult(order, created=True, new_customer=new_customer)
 
 
-async def _grant(session: AsyncSession, customer_id: int, order: Order, item: OrderItem,
-                 product: Product, plan: Plan, quantity: int, placed_at: datetime) -> None:
+async def _grant(session: AsyncSession, portal: Portal, customer_id: int, order: Order,
+                 item: OrderItem, product: Product, plan: Plan, quantity: int, placed_at: datetime,
+                 billed_by: str) -> None:
     subscription_id = None
     if product.kind == SUBSCRIPTION:
+        live = await session.scalar(select(Subscription.id).where(
+            Subscription.customer_id == customer_id, Subscription.product_id == product.id,
+            Subscription.status.in_(LIVE)).limit(1))
+        if live is not None:
+            raise Conflict(f"items: the buyer already has a live {product.name} subscription (one per "
+                           "product); they change its plan in the portal instead of buying it again")
+        by_shopkeep = billed_by == SHOPKEEP
+        method = await default_method(session, customer_id) if by_shopkeep else None
         subscription = Subscription(customer_id=customer_id, product_id=product.id, plan_id=plan.id,
                                     order_id=order.id, current_period_start=placed_at,
-                                    current_period_end=period_end(plan, placed_at))
+                                    current_period_end=period_end(plan, placed_at),
+                                    billed_by=billed_by,
+                                    provider=portal.settings.portal.payment_provider if by_shopkeep
+                                    else EXTERNAL,
+                                    payment_method_id=method.id if method else None)
         session.add(subscription)
         await session.flush()
         subscription_id = subscription.id

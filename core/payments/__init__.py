@@ -1,1 +1,3 @@
-"""The payment provider seam: the interface every provider adapter implements."""
+"""Payments: the provider interface every provider adapter implements (provider.py), the
+customer's saved payment methods (methods.py), their ids at the provider (customers.py) and the
+link to the provider's page for adding a card (setup.py)."""

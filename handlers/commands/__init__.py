@@ -8,9 +8,11 @@ from handlers.commands import (
     licenses,
     orders,
     overview,
+    payment,
     seats,
     sign_in,
+    subscriptions,
 )
 
-__all__ = ["community", "confirm", "documents", "help", "licenses", "orders", "overview", "seats",
-           "sign_in"]
+__all__ = ["community", "confirm", "documents", "help", "licenses", "orders", "overview", "payment",
+           "seats", "sign_in", "subscriptions"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import Field
 
 from core.accounts import confirmations
@@ -30,8 +32,7 @@ async def confirm(ctx: Context, args: ConfirmArguments) -> Reply:
         raise NotFound("That request can no longer be carried out.")
     await confirmations.claim(ctx.session, ctx.portal, action)
     arguments = target.parse_arguments(action.arguments)
-    confirmed_ctx = type(ctx)(ctx.portal, ctx.session, ctx.caller, target, action.summary,
-                              confirmed=True)
+    confirmed_ctx = replace(ctx, command=target, line=action.summary, confirmed=True)
     reply = await target.run(confirmed_ctx, arguments)
     if not reply.ok:
         raise Refused(reply)  # the action stays pending, to be confirmed again once fixed

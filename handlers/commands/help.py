@@ -28,7 +28,7 @@ async def help_command(ctx: Context, args: HelpArguments) -> Reply:
             return Reply.error(f"There is no command {wanted!r}.{hint} Send `help` for the list.")
         reply = Reply(title=f"help: {found.name}", paragraphs=[found.summary + "."])
         reply.paragraphs.append(f"Usage: `{found.usage}`")
-        for name, info in found.arguments.model_fields.items():
+        for name, info in found.arguments.given_fields().items():
             if info.description:
                 reply.paragraphs.append(f"{name}: {info.description}")
         if found.details:

@@ -63,6 +63,8 @@ async def build(ctx: Context) -> Reply:
     if invoices:
         reply.tables.append(documents_table(invoices, customer, title="Latest invoices", first_number=1))
     reply.choices.append(Choice("Orders", "orders"))
+    if subscriptions.rows:
+        reply.choices.append(Choice("Subscriptions", "subscriptions"))
     if invoices:
         reply.choices.append(Choice("Invoices", "invoices"))
     reply.choices += [Choice(p.product.name, f"product {p.number}") for p in owned if p.active

@@ -32,9 +32,9 @@ async def test_bob_cannot_reach_alices_products(demo_portal: Portal) -> None:
         alice_keys = list(await session.scalars(select(License.key).where(License.customer_id == alice.customer_id)))
     assert alice_keys
 
-    # Alice's numbers 3-5 (Bob has a 1 and a 2 of his own: the e-book, his team seat), her
-    # products' slugs and names, in full and in part.
-    for ref in ("3", "4", "5", "#3", "pixel-studio", "Pixel Studio Pro", "pixel", "maker-pro",
+    # Alice's numbers 4-5 (Bob has a 1, 2 and 3 of his own: the e-book, the Sprite Club, his team
+    # seat), her products' slugs and names, in full and in part.
+    for ref in ("4", "5", "#4", "pixel-studio", "Pixel Studio Pro", "pixel", "maker-pro",
                 "membership", "founders-circle", "Founders Circle"):
         for verb in ("product", "reveal", "show", "keys"):
             reply = await dispatcher.handle_line(bob, f"{verb} {ref}")

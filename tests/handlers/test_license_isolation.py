@@ -56,7 +56,9 @@ async def test_licenses_lists_only_ones_own(demo_portal: Portal, door: str) -> N
 
 @pytest.mark.parametrize("door", DOORS)
 async def test_devices_lists_only_what_ones_keys_reach(demo_portal: Portal, door: str) -> None:
-    for ref in ("pixel-studio", "Pixel Studio Pro", "3", "pixel"):
+    # Alice's Pixel Studio Pro by its slug, its name and part of it, and a number past bob's own
+    # three products (his 3 is his Tileset Forge Teams seat).
+    for ref in ("pixel-studio", "Pixel Studio Pro", "4", "pixel"):
         reply = await run(demo_portal, "bob@example.com", f"devices {ref}", door)
         assert not reply.ok and not any(name in everything_shown(reply) for name in ALICES_DEVICES), ref
     bobs = await run(demo_portal, "bob@example.com", "devices tileset-forge", door)
@@ -87,7 +89,7 @@ async def test_deactivate_reaches_nothing_of_anyone_else(demo_portal: Portal, do
 
 @pytest.mark.parametrize("door", DOORS)
 async def test_seats_are_shown_to_the_owner_only(demo_portal: Portal, door: str) -> None:
-    for who, number in (("bob@example.com", "2"), ("dana@example.com", "1")):
+    for who, number in (("bob@example.com", "3"), ("dana@example.com", "1")):
         for ref in ("tileset-forge", "Tileset Forge Teams", number):  # the seat they hold
             reply = await run(demo_portal, who, f"seats {ref}", door)
             shown = everything_shown(reply)

@@ -34,7 +34,7 @@ async def test_sync_is_idempotent(portal: Portal) -> None:
     before = await counts(portal)
     assert first.startswith("created: ebook, pixel-studio")
     assert await sync(portal, DEMO_CATALOG) == "catalog is up to date"
-    assert await counts(portal) == before == (5, 7, 9)
+    assert await counts(portal) == before == (6, 8, 10)
 
 
 async def test_changes_update_and_removals_deactivate(portal: Portal, tmp_path: Path) -> None:

@@ -37,8 +37,8 @@ async def test_sign_in_with_the_emailed_code(demo_portal: Portal) -> None:
     reply = await dispatcher.handle_line(caller, f"verify {await latest_code(demo_portal, 'bob@example.com')}")
     assert reply.ok and "Signed in as bob@example.com" in reply.plain_text()
     orders = await dispatcher.handle_line(caller, "orders")
-    # Bob bought the handbook; alice gave him a seat of her team's product.
-    assert [row[1] for row in orders.tables[0].rows] == ["The Indie Maker's Handbook",
+    # Bob bought the handbook and the Sprite Club; alice gave him a seat of her team's product.
+    assert [row[1] for row in orders.tables[0].rows] == ["The Indie Maker's Handbook", "Sprite Club",
                                                          "Tileset Forge Teams"]
 
 

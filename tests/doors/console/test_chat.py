@@ -59,7 +59,8 @@ async def test_sign_in_as_a_customer_would(data_dir: Path, capsys: pytest.Captur
         orders = await session.run_line("orders")
     finally:
         await portal.close()
-    assert [row[1] for row in orders.tables[0].rows] == ["The Indie Maker's Handbook", "Tileset Forge Teams"]  # his seat on alice's team
+    assert [row[1] for row in orders.tables[0].rows] == ["The Indie Maker's Handbook", "Sprite Club",
+                                                         "Tileset Forge Teams"]  # his seat on alice's team
 
 
 def test_purchase_and_outbox(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,6 +29,7 @@ from tests.fakes.discord_gateway import (
 from tests.helpers import eventually, sent_mail
 
 MEMBERS_ROLE = 1400000000000000101
+SPRITE_ROLE = 1400000000000000103  # bob's Sprite Club
 FOUNDERS_CHANNEL = 1400000000000000102
 
 
@@ -83,6 +84,7 @@ async def connected(demo_portal: Portal) -> AsyncIterator[Bot]:
     """The door over the registry as it is now, logged in to the fake and synced to its server."""
     async with FakeDiscord(deadline=1.0) as fake:
         fake.add_role(MEMBERS_ROLE, "Maker Pro", position=5)
+        fake.add_role(SPRITE_ROLE, "Sprite Club", position=4)
         fake.add_member(DEFAULT_USER_ID, "ann")
         settings = demo_portal.settings.model_copy(update={
             "discord_token": fake.token, "discord_guild_id": DEFAULT_GUILD_ID,
@@ -117,7 +119,7 @@ async def sign_in(bot: Bot, email: str = "alice@example.com", user_id: int = DEF
 async def test_sync_has_every_command_with_typed_options(bot: Bot) -> None:
     [group] = bot.fake.commands(guild_id=DEFAULT_GUILD_ID)
     subs = {option["name"]: option for option in group["options"]}
-    assert set(subs) == {c.name for c in REGISTRY.commands("discord")}
+    assert {path.split()[-1] for path in synced_paths(bot.fake)} == {c.name for c in REGISTRY.commands("discord")}
     product = subs["product"]["options"][0]
     assert product["name"] == "product" and product["type"] == 3 and product["required"] is True
     assert product.get("autocomplete") is True
@@ -167,7 +169,7 @@ async def test_autocomplete_offers_only_the_callers_products(bot: Bot) -> None:
     assert callback.json is not None and callback.json["type"] == 8
     names = [choice["name"] for choice in callback.json["data"]["choices"]]
     # His e-book and the team seat alice gave him: none of alice's own products.
-    assert names == ["1. The Indie Maker's Handbook", "2. Tileset Forge Teams"]
+    assert names == ["1. The Indie Maker's Handbook", "2. Sprite Club", "3. Tileset Forge Teams"]
 
 
 async def test_reveal_button_runs_its_command(bot: Bot) -> None:

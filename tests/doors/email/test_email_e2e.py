@@ -483,4 +483,4 @@ async def test_each_line_is_parsed_and_checked_for_card_numbers_once(
     said = text(reply)
     assert said.index("> orders") < said.index("> product ebook") < said.index("> help")
     assert 'ordrs   (did you mean "orders"?)' in said and "4111" not in reply.as_string()
-    assert "(a line that looks like a card number; it was not read)" in said
+    assert "(a line that looks like a card number; not read. Send `payment` to add a card)" in said

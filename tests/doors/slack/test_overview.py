@@ -41,7 +41,7 @@ async def test_overview_shows_products_subscriptions_and_licenses(demo_portal: P
     assert key[0] == "Pixel Studio Pro" and "•" in key[1] and key[2:] == ["2/3", "active"]
     # (With billing documents there is an Invoices button as well.)
     assert [c.command for c in reply.choices if c.command != "invoices"] == [
-        "orders", "product 1", "product 2", "product 3", "help"]
+        "orders", "subscriptions", "product 1", "product 2", "product 3", "help"]
 
 
 async def test_overview_of_a_customer_with_one_ebook_has_no_empty_tables(demo_portal: Portal) -> None:
