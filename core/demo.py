@@ -135,9 +135,10 @@ async def seed(portal: Portal, *, payments: PaymentProvider) -> list[str]:
             alice.billing_name = "Alice Moreau"
             alice.billing_address = ["Atelier Moreau", "12 Rue des Lilas", "75011 Paris", "France"]
             alice.tax_ids = [{"type": "eu_vat", "value": "FR40303265045"}]
-        for purchase in sorted(_history(), key=lambda p: now - p.ago):
-            bought_at = now - purchase.ago
-            done += await _renew_until(portal, payments, bought_at, session)
+    for purchase in sorted(_history(), key=lambda p: now - p.ago):
+        bought_at = now - purchase.ago
+        done += await _renew_until(portal, payments, bought_at)
+        async with portal.db.unit_of_work() as session:
             # Seeded before (maybe on another day, so at other times): kept as it is.
             if await existing_order(session, purchase.external_id) is not None:
                 continue
@@ -238,12 +239,9 @@ async def _team_and_devices(session: AsyncSession, portal: Portal, now: datetime
     return done
 
 
-async def _renew_until(portal: Portal, payments: PaymentProvider, until: datetime,
-                       session: AsyncSession | None = None) -> list[str]:
+async def _renew_until(portal: Portal, payments: PaymentProvider, until: datetime) -> list[str]:
     """Run the renewals worker's pass at each moment a demo renewal (or retry) fell due up to
     `until`, under a clock set to it, as `serve` would have then."""
-    if session is not None:
-        await session.commit()  # what is recorded so far is what the worker sees
     done: list[str] = []
     for _ in range(1000):  # a few years of monthly periods at most
         async with portal.db.unit_of_work() as reading:

@@ -29,6 +29,7 @@ from core.payments.provider import NO_PAYMENT_METHOD, ChargeRequest, PaymentProv
 class Charged:
     charge: Charge
     order: Order | None  # with its invoice and receipt, when the charge succeeded
+    replayed: bool = False  # the key's charge was made before: nothing new was charged or issued
 
     @property
     def succeeded(self) -> bool:
@@ -46,13 +47,15 @@ async def method_for(session: AsyncSession, subscription: Subscription) -> Payme
 
 async def charge(session: AsyncSession, portal: Portal, payments: PaymentProvider,
                  subscription: Subscription, *, plan: Plan, amount: int, key: str, purpose: str,
-                 placed_at: datetime | None = None) -> Charged:
+                 placed_at: datetime | None = None, issue: bool = True) -> Charged:
     """Charge `amount` of `plan`'s currency for the subscription; on success an order for
-    `plan` with its invoice and receipt. A decline is a failed Charge, not an exception."""
+    `plan` with its invoice and receipt (unless `issue` is False: the caller issues them once
+    the subscription is in the period they pay for). A decline is a failed Charge, not an
+    exception."""
     done = await session.scalar(select(Charge).where(Charge.idempotency_key == key))
     if done is not None:
         order = await session.get(Order, done.order_id) if done.order_id else None
-        return Charged(done, order)
+        return Charged(done, order, replayed=True)
     placed_at = placed_at or portal.now()
     method = await method_for(session, subscription)
     record = Charge(customer_id=subscription.customer_id, subscription_id=subscription.id,
@@ -86,7 +89,8 @@ async def charge(session: AsyncSession, portal: Portal, payments: PaymentProvide
     record.order_id = order.id
     session.add(record)
     await session.flush()
-    await issue_for_order(session, portal, order)
+    if issue:
+        await issue_for_order(session, portal, order)
     return Charged(record, order)
 
 

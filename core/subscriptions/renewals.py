@@ -241,7 +241,8 @@ async def _charge_period(session: AsyncSession, portal: Portal, payments: Paymen
     attempt = subscription.failed_attempts
     key = f"renewal:{subscription.id}:{ends.isoformat()}:{attempt}"
     charged = await charging.charge(session, portal, payments, subscription, plan=plan, amount=amount,
-                                    key=key, purpose="renewal", placed_at=ends if attempt == 0 else at)
+                                    key=key, purpose="renewal", placed_at=ends if attempt == 0 else at,
+                                    issue=False)
     money = formatting.money(amount, plan.currency, customer.locale)
     if charged.succeeded:
         anchor = await _anchor(session, subscription)
@@ -249,6 +250,9 @@ async def _charge_period(session: AsyncSession, portal: Portal, payments: Paymen
         subscription.carry_over = 0
         subscription.payment_method_id = charged.charge.payment_method_id
         _advance(subscription, anchor)
+        if charged.order is not None and not charged.replayed:
+            # Issued now that the subscription is in the period the renewal pays for.
+            await issue_for_order(session, portal, charged.order)
         await audit.record(session, customer_id=customer.id, actor="renewals", action="renewal",
                            product=subscription.product.slug, amount=amount, currency=plan.currency,
                            order=charged.order.number if charged.order else None)

@@ -13,7 +13,7 @@ from adapters.payments.testmode import TestModeProvider
 from core.kernel.portal import Portal
 from core.models import Entitlement
 from core.payments.provider import ChargeRequest, ChargeResult
-from core.subscriptions import changes, charging, lifecycle
+from core.subscriptions import changes, lifecycle, renewals
 from core.subscriptions.renewals import RenewalWorker
 from tests.conftest import Clock
 from tests.core.subscriptions.conftest import (
@@ -71,7 +71,7 @@ async def test_a_renewal_charges_the_card_issues_the_invoice_and_starts_the_next
 async def test_a_crash_after_the_charge_before_the_commit_charges_once(
         store: Portal, counting: CountingProvider, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     await add_card(store, counting, "olga@example.com")
-    issue = charging.issue_for_order
+    issue = renewals.issue_for_order  # the renewal's invoice, issued in its new period
     crashes = [1]
 
     async def crash_once(*args: Any, **kwargs: Any) -> Any:
@@ -80,7 +80,7 @@ async def test_a_crash_after_the_charge_before_the_commit_charges_once(
             raise SystemError("the process died here")
         return await issue(*args, **kwargs)
 
-    monkeypatch.setattr(charging, "issue_for_order", crash_once)
+    monkeypatch.setattr(renewals, "issue_for_order", crash_once)
     before = await invoices(store, "olga@example.com")
     clock.now = PERIOD_END + timedelta(minutes=1)
     worker = RenewalWorker(store, counting)
