@@ -11,6 +11,8 @@ from config.settings import Settings
 from core.kernel.event_delivery import EventWorker, Subscribers
 from core.kernel.events import (
     AccessChanged,
+    AccountTransferred,
+    AccountTransferUndone,
     ChatAccountLinked,
     ChatAccountUnlinked,
     PurchaseRecorded,
@@ -41,11 +43,15 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
     again after a worker died mid-way."""
     subscribers = Subscribers()
     if outbox is not None:
-        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned) -> None:
-            outbox.wakeup.set()  # the invite the purchase or the seat queued goes out at once
+        async def send_queued_mail(event: PurchaseRecorded | SeatAssigned | AccountTransferred
+                                   | AccountTransferUndone) -> None:
+            # The invite the purchase or the seat queued, the notice of a move: out at once.
+            outbox.wakeup.set()
 
         subscribers.subscribe(PurchaseRecorded, send_queued_mail)
         subscribers.subscribe(SeatAssigned, send_queued_mail)
+        subscribers.subscribe(AccountTransferred, send_queued_mail)
+        subscribers.subscribe(AccountTransferUndone, send_queued_mail)
     if discord is not None:
         door = discord
 

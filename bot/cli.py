@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import customer_commands
 from bot.bootstrap import outbox_sender
 from bot.version import shopkeep_version
 from config.settings import Settings, SettingsError, load_settings
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="list (default) or retry every queued and failed message now")
 
     commands.add_parser("inbox", help="received mail: what each message became, and why")
+    customer_commands.add_parser(commands)
     return parser
 
 
@@ -269,7 +271,7 @@ async def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "db":
         return await _db_upgrade(settings)
     work = {"chat": _chat, "purchase": _purchase, "catalog": _catalog_load, "demo": _demo,
-            "outbox": _outbox, "inbox": _inbox}[args.command]
+            "outbox": _outbox, "inbox": _inbox, "customer": customer_commands.run}[args.command]
     return await _with_portal(settings, lambda portal: work(portal, args))
 
 

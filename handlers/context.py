@@ -64,6 +64,9 @@ class Context:
     command: Command
     line: str  # the command as typed, for confirmations and the audit log
     confirmed: bool = False
+    # Confirmed with a code mailed to this address (core.identity.codes): its mailbox is the
+    # caller's too. None for every other confirmation.
+    proven_address: str | None = None
     _customer: Customer | None = None
 
     @property

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from bot.version import shopkeep_version
-from bot.web import license_api
+from bot.web import license_api, undo
 from bot.web.pages import page
 from core.kernel.errors import Conflict, InvalidInput, NotFound
 from core.kernel.portal import Portal
@@ -66,6 +66,7 @@ def create_app(portal: Portal) -> web.Application:
     app.router.add_get("/d/{token}", download)  # aiohttp answers HEAD on GET routes
     app.router.add_post("/api/purchases", purchases)
     license_api.add_routes(app, portal)
+    undo.add_routes(app, portal)
     return app
 
 

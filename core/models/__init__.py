@@ -6,13 +6,14 @@ from core.models.billing import Document, DocumentCounter
 from core.models.catalog import Deliverable, Plan, Product
 from core.models.chat_installations import ChatDelivery, ChatInstallation, OAuthState
 from core.models.events import DomainEvent
-from core.models.identity import ChatLink, CodeChallenge, Customer
+from core.models.identity import AccountTransfer, ChatLink, CodeChallenge, Customer
 from core.models.licenses import Activation, License, Seat
 from core.models.mail import InboundMail, OutboundMail
 from core.models.orders import Download, Entitlement, Order, OrderItem
 from core.models.subscriptions import Subscription
 
 __all__ = [
+    "AccountTransfer",
     "Activation",
     "AuditEvent",
     "Base",
