@@ -4,8 +4,8 @@ can hand over (`shopkeep customer export`).
 Every table with a `customer_id` is read by it, so what a capability adds later is in the
 export without a change here; rows that belong to the customer through another row (order
 items, devices, seats, mail to and from their addresses, codes sent to them) are read through
-it. Only what would let someone act as the customer is left out: code hashes and the codes of
-pending confirmations.
+it (codes sent to their addresses or for their pending changes). Only what would let someone
+act as the customer is left out: code hashes and the codes of pending confirmations.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from core.models import (
     Order,
     OrderItem,
     OutboundMail,
+    PendingAction,
     Seat,
 )
 
@@ -89,12 +90,14 @@ async def _through(session: AsyncSession, customer: Customer, addresses: list[st
 
     orders = select(Order.id).where(Order.customer_id == customer.id)
     licenses = select(License.id).where(License.customer_id == customer.id)
+    pending = select(PendingAction.id).where(PendingAction.customer_id == customer.id)
     return {
         "order_items": await _rows(session, table(OrderItem), OrderItem.order_id.in_(orders)),
         "activations": await _rows(session, table(Activation), Activation.license_id.in_(licenses)),
         "seats": await _rows(session, table(Seat), or_(Seat.owner_id == customer.id,
                                                         Seat.member_id == customer.id)),
-        "code_challenges": await _rows(session, table(CodeChallenge), CodeChallenge.email.in_(addresses)),
+        "code_challenges": await _rows(session, table(CodeChallenge), or_(
+            CodeChallenge.email.in_(addresses), CodeChallenge.pending_action_id.in_(pending))),
         # The messages they sent as they were kept (card numbers masked; empty once past the
         # retention period), and what was sent to them: the subject and dates say which, the
         # copy of each message is theirs already.

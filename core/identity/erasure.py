@@ -5,7 +5,8 @@ credit notes issued to them (and the orders those bill) are kept unchanged, snap
 for the period the law asks a seller to keep them. Everything else that names the person is
 emptied: their address, names and billing details; chat links (Discord roles follow); codes;
 the text of the mail they sent and were sent; their address in seats, moves, pending
-confirmations, purchase records and audit details. Their products, subscriptions, keys, devices
+confirmations, purchase records, audit details (theirs and their teammates') and the mail their
+teammates were sent about them. Their products, subscriptions, keys, devices
 and the seats they were given end. The audit log keeps that it happened, and who did it.
 """
 
@@ -129,13 +130,21 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
     for order in await session.scalars(select(Order).where(Order.customer_id == customer.id,
                                                            Order.request.is_not(None))):
         order.request = {**(order.request or {}), "email": gone, "name": None}
-    owners = {seat.owner_id for seat in await session.scalars(
-        select(Seat).where(Seat.member_id == customer.id))}
-    for event in await session.scalars(select(AuditEvent).where(
-            or_(AuditEvent.customer_id == customer.id, AuditEvent.customer_id.in_(owners)))):
+    # Their team: the owners of seats they held and the members of seats they gave name them
+    # in their own logs and in the mail they were sent about it.
+    team = {other for seat in await session.scalars(select(Seat).where(
+        or_(Seat.member_id == customer.id, Seat.owner_id == customer.id)))
+        for other in (seat.owner_id, seat.member_id)} | {customer.id}
+    for event in await session.scalars(select(AuditEvent).where(AuditEvent.customer_id.in_(team))):
         details, actor_text = scrub(event.details), scrub(event.actor)
         if details != event.details or actor_text != event.actor:
             event.details, event.actor = details, actor_text
+    teammates = select(Customer.email).where(Customer.id.in_(team - {customer.id}))
+    for mail in await session.scalars(select(OutboundMail).where(OutboundMail.recipient.in_(teammates))):
+        if scrub(mail.subject) != mail.subject or _names(mail.raw, done.addresses):
+            mail.subject = scrub(mail.subject)
+            if mail.status not in (QUEUED, SENDING):
+                mail.raw = b""  # sent: the copy is theirs already
 
     customer.email, customer.name, customer.billing_name = gone, None, None
     customer.billing_address, customer.tax_ids = [], []
@@ -148,6 +157,11 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
     events.publish(session, events.AccessChanged(customer_id=customer.id))
     events.publish(session, events.CustomerErased(customer_id=customer.id))
     return done
+
+
+def _names(raw: bytes, addresses: list[str]) -> bool:
+    text = raw.decode("utf-8", "replace").lower()
+    return any(address.lower() in text for address in addresses)
 
 
 async def _set(session: AsyncSession, model: Any, *where: Any, **values: Any) -> None:
