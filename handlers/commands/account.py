@@ -65,7 +65,6 @@ async def transfer(ctx: Context, args: TransferArguments) -> Reply:
 
 async def _ask_the_new_address(ctx: Context, new_email: str) -> Reply:
     customer = await ctx.customer()
-    transfers.refuse_own(customer, new_email)
     pending = await confirmations.create(
         ctx.session, ctx.portal, customer_id=customer.id, action=ctx.command.name,
         arguments={"email": new_email}, summary=f"Move your account to {new_email}", typed=False)
