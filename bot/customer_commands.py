@@ -33,7 +33,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     customer = commands.add_parser("customer", help="one customer: show, export or erase",
                                    description="What is stored about one customer: at a glance, "
                                    "as JSON, or erased (invoices are kept).")
-    actions = customer.add_subparsers(dest="customer_command", required=True, metavar="ACTION")
+    actions = customer.add_subparsers(dest="customer_command", required=True, metavar="ACTION",
+                                      help="show, export or erase")
     show = actions.add_parser("show", help="the customer at a glance")
     show.add_argument("email", help="the customer's email address")
     export = actions.add_parser("export", help="everything stored about the customer, as JSON")
