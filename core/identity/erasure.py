@@ -117,7 +117,10 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
                PendingAction.state == "pending", state="cancelled", finished_at=now)
     await _set(session, PendingAction, PendingAction.customer_id == customer.id,
                arguments={}, summary=ERASED, result=None)
-    await session.execute(delete(CodeChallenge).where(CodeChallenge.email.in_(done.addresses)))
+    await session.execute(delete(CodeChallenge).where(or_(
+        CodeChallenge.email.in_(done.addresses),  # and the codes of their moves, to other addresses
+        CodeChallenge.pending_action_id.in_(select(PendingAction.id).where(
+            PendingAction.customer_id == customer.id)))))
     await _set(session, InboundMail, func.lower(InboundMail.envelope_from).in_(done.addresses),
                raw=b"", envelope_from=gone, recipients={})
     await _set(session, OutboundMail, OutboundMail.recipient.in_(done.addresses),

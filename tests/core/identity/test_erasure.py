@@ -57,6 +57,7 @@ async def test_erasure_keeps_the_invoices_and_takes_the_person(demo_portal: Port
                                 raw=b"From: alice@example.com\r\n\r\norders\r\n"))
         keys = list(await session.scalars(select(License.key).where(License.customer_id == alice.id)))
     await dispatcher.handle_line(Caller(platform="console", account_id="t"), f"login {ALICE}")
+    await dispatcher.handle_line(await caller_for(demo_portal, ALICE), "transfer elsewhere@new.example")
     before = await issued(demo_portal)
     assert any(row[5]["buyer"]["email"] == ALICE for row in before)  # type: ignore[index]
 
@@ -69,7 +70,7 @@ async def test_erasure_keeps_the_invoices_and_takes_the_person(demo_portal: Port
         assert (gone.name, gone.billing_name, gone.billing_address, gone.tax_ids) == (None, None, [], [])
         assert await by_email(session, ALICE) is None
         assert list(await session.scalars(select(ChatLink))) == []
-        assert list(await session.scalars(select(CodeChallenge).where(CodeChallenge.email == ALICE))) == []
+        assert list(await session.scalars(select(CodeChallenge))) == [], "hers, and the one for her move"
         [mail] = await session.scalars(select(InboundMail))
         assert mail.raw == b"" and mail.envelope_from == gone.email
         owned = await owned_products(session, alice_id)
