@@ -61,13 +61,16 @@ async def _rows(session: AsyncSession, table: Table, where: ColumnElement[bool],
 
 
 async def addresses_of(session: AsyncSession, customer: Customer) -> list[str]:
-    """The customer's address and every address the account had before or was moved to."""
+    """The customer's address and every address the account had before or was moved to, but
+    those another customer has now (someone bought with an address this account left)."""
     moves = await session.execute(select(AccountTransfer.old_email, AccountTransfer.new_email)
                                   .where(AccountTransfer.customer_id == customer.id))
     addresses = {customer.email}
     for old, new in moves:
         addresses |= {old, new}
-    return sorted(addresses)
+    others = set(await session.scalars(select(Customer.email).where(
+        Customer.email.in_(addresses), Customer.id != customer.id)))
+    return sorted(addresses - others)
 
 
 async def everything(session: AsyncSession, portal: Portal, customer_id: int) -> dict[str, Any]:

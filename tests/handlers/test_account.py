@@ -23,6 +23,7 @@ from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from handlers.reply import Reply
 from tests.conftest import FIXED_NOW
+from tests.core.identity.test_transfer import mailed_code
 from tests.handlers.test_isolation import everything_shown
 from tests.helpers import caller_for
 
@@ -204,8 +205,6 @@ async def test_a_move_code_is_only_for_the_account_and_conversation_that_asked(d
     dispatcher = Dispatcher(demo_portal)
     alice = await caller_for(demo_portal, "alice@example.com", platform="discord")
     await dispatcher.handle_line(alice, "transfer alice@new.example")
-    from tests.core.identity.test_transfer import mailed_code
-
     code = await mailed_code(demo_portal, "alice@new.example")
     bob = await caller_for(demo_portal, "bob@example.com", platform="discord")
     assert "nothing waiting" in (await dispatcher.handle_line(bob, f"confirm {code}")).plain_text()
@@ -218,3 +217,17 @@ async def test_a_move_code_is_only_for_the_account_and_conversation_that_asked(d
         assert await by_email(session, "bob@example.com") is not None
         devices = list(await session.scalars(select(Activation.name)))
     assert devices, "nothing else was touched"
+
+
+async def test_an_address_the_account_left_is_not_exported_once_it_is_someone_elses(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    bob = await caller_for(demo_portal, "bob@example.com")
+    await dispatcher.handle_line(bob, "transfer bob@new.example")
+    assert (await dispatcher.handle_line(bob, f"confirm {await mailed_code(demo_portal, 'bob@new.example')}")).ok
+    async with demo_portal.db.unit_of_work() as session:
+        await get_or_create(session, "bob@example.com", "Another Bob")  # buys with the address bob left
+        session.add(InboundMail(message_key="<new-owner@example.com>", envelope_from="bob@example.com",
+                                recipients={"to": []}, raw=b"Subject: hello\r\n\r\nthe new owner writes\r\n"))
+    data = json.dumps(await exported(demo_portal, "bob@new.example"))
+    assert "the new owner writes" not in data and "Another Bob" not in data
+    assert "account_transferred" in data, "the move itself is the account's"
