@@ -13,6 +13,8 @@ from config.settings import Settings
 from core.kernel.event_delivery import EventWorker, Subscribers
 from core.kernel.events import (
     AccessChanged,
+    AccountTransferred,
+    AccountTransferUndone,
     ChatAccountLinked,
     ChatAccountUnlinked,
     PaymentMethodChanged,
@@ -76,13 +78,17 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
     subscribers = Subscribers()
     if outbox is not None:
         async def send_queued_mail(event: PurchaseRecorded | SeatAssigned | SubscriptionChanged
-                                   | PaymentMethodChanged) -> None:
-            outbox.wakeup.set()  # the invite or the notice the change queued goes out at once
+                                   | PaymentMethodChanged | AccountTransferred
+                                   | AccountTransferUndone) -> None:
+            # The invite, the confirmation or the notice the change queued: out at once.
+            outbox.wakeup.set()
 
         subscribers.subscribe(PurchaseRecorded, send_queued_mail)
         subscribers.subscribe(SeatAssigned, send_queued_mail)
         subscribers.subscribe(SubscriptionChanged, send_queued_mail)  # its confirmation mail
         subscribers.subscribe(PaymentMethodChanged, send_queued_mail)
+        subscribers.subscribe(AccountTransferred, send_queued_mail)
+        subscribers.subscribe(AccountTransferUndone, send_queued_mail)
     if renewals is not None:
         worker = renewals
 

@@ -68,6 +68,9 @@ class Context:
     # Who moves the money, as the composition root chose (bot/bootstrap.py); None where no
     # provider was given (then payment commands say they are not available).
     payments: PaymentProvider | None = None
+    # Confirmed with a code mailed to this address (core.identity.codes): its mailbox is the
+    # caller's too. None for every other confirmation.
+    proven_address: str | None = None
     _customer: Customer | None = None
 
     @property

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters.payments.testmode import TestModeProvider
 from bot import bootstrap
 from bot.version import shopkeep_version
-from bot.web import license_api, pay
+from bot.web import license_api, pay, undo
 from bot.web.pages import page
 from core.kernel.errors import Conflict, InvalidInput, NotFound
 from core.kernel.portal import Portal
@@ -73,6 +73,7 @@ def create_app(portal: Portal, *, payments: PaymentProvider | None = None) -> we
     provider = payments or bootstrap.payment_provider(portal)
     if isinstance(provider, TestModeProvider):  # a real provider hosts its own page
         pay.add_routes(app, provider)
+    undo.add_routes(app, portal)
     return app
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.kernel.errors import Conflict, NotAllowed, NotFound
 from core.models import PendingAction
 
-__all__ = ["PendingAction", "cancel", "claim", "create", "find", "token_for"]
+__all__ = ["PendingAction", "cancel", "claim", "create", "find", "mailed", "token_for"]
 from core.kernel.portal import Portal
 from core.kernel.security import TokenError, sign, verify
 
@@ -26,14 +26,30 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 PENDING, DONE, CANCELLED = "pending", "done", "cancelled"
 
 
+# The code of a pending action that only a code mailed elsewhere confirms (core.identity.codes):
+# shorter than any typed code may be, so typing never reaches it, and no token is made for it.
+NOT_TYPED = ""
+
+
+def _typed_code() -> str:
+    """Six characters with at least one letter, so a typed code is never taken for one of the
+    all-digit codes mailed to an address."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+        if not code.isdigit():
+            return code
+
+
 async def create(session: AsyncSession, portal: Portal, *, customer_id: int, action: str,
-                 arguments: dict[str, Any], summary: str) -> PendingAction:
+                 arguments: dict[str, Any], summary: str, typed: bool = True) -> PendingAction:
+    """A pending action confirmed with a code the customer is shown, or (`typed=False`) only by a
+    code mailed to an address, which proves that mailbox is theirs too."""
     pending = PendingAction(
         customer_id=customer_id,
         action=action,
         arguments=arguments,
         summary=summary,
-        code="".join(secrets.choice(CODE_ALPHABET) for _ in range(6)),
+        code=_typed_code() if typed else NOT_TYPED,
         expires_at=portal.now() + timedelta(seconds=portal.settings.pending_action_ttl),
     )
     session.add(pending)
@@ -42,6 +58,7 @@ async def create(session: AsyncSession, portal: Portal, *, customer_id: int, act
 
 
 def token_for(portal: Portal, pending: PendingAction) -> str:
+    assert pending.code != NOT_TYPED, "only its mailed code confirms this action"
     # Short enough for an email sub-address (local part <= 64 characters).
     return sign(portal.secret, PURPOSE, [pending.id, int(pending.expires_at.timestamp())],
                 length=20)
@@ -69,8 +86,20 @@ async def find(session: AsyncSession, portal: Portal, customer_id: int, *,
     else:
         pending = await session.scalar(select(PendingAction).where(
             PendingAction.code == (code or "").strip().upper(), PendingAction.customer_id == customer_id))
-    if pending is None:
+    if pending is None or (token is not None and pending.code == NOT_TYPED):
         raise NotFound("There is nothing waiting for confirmation with that code.")
+    return pending
+
+
+async def mailed(session: AsyncSession, customer_id: int, pending_id: int) -> PendingAction:
+    """The customer's pending action that a code mailed to an address confirms, once that code
+    was entered; someone else's (the caller signed in as another account since) is refused."""
+    pending = await session.get(PendingAction, pending_id)
+    if pending is None or pending.code != NOT_TYPED:
+        raise NotFound("There is nothing waiting for confirmation with that code.")
+    if pending.customer_id != customer_id:
+        raise NotAllowed("That code confirms a change to another account. Sign in as that "
+                         "account to confirm it.")
     return pending
 
 

@@ -90,3 +90,18 @@ async def unlink_chat_accounts_under(session: AsyncSession, *, platform: str, pr
         await session.delete(link)
         unlinked += 1
     return unlinked
+
+
+async def unlink_all(session: AsyncSession, customer_id: int, *, actor: str, reason: str) -> int:
+    """Unlink every chat account linked to the customer (each announced, so Discord roles
+    follow, and recorded in their audit trail); returns how many."""
+    unlinked = 0
+    for link in await links_of(session, customer_id):
+        await audit.record(session, customer_id=customer_id, actor=actor, action="chat_unlinked",
+                           platform=link.platform, reason=reason)
+        events.publish(session, events.ChatAccountUnlinked(
+            customer_id=customer_id, platform=link.platform, account_id=link.account_id))
+        await session.delete(link)
+        unlinked += 1
+    await session.flush()
+    return unlinked

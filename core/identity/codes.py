@@ -1,17 +1,18 @@
-"""Sign-in by one-time code.
+"""One-time codes mailed to an address: signing in, and confirming a change that needs that
+mailbox (moving an account to the address).
 
 Codes are 6 digits, kept only as a keyed hash, valid for ten minutes, single use, and die after
-five wrong guesses. Requests are rate-limited per email and per caller, and the answer is the same
-whether or not the address belongs to a customer.
+five wrong guesses. Requests of either kind are rate-limited together per email and per caller,
+and the answer is the same whether or not the address belongs to a customer.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import audit
@@ -21,6 +22,7 @@ from core.kernel.portal import Portal
 from core.kernel.security import keyed_hash, numeric_code
 from core.mail import notifications
 from core.models import CodeChallenge, Customer
+from core.models.identity import CONFIRM, SIGN_IN
 
 MAX_WRONG_GUESSES = 5
 CODE_PURPOSE = "login-code"
@@ -30,11 +32,9 @@ def _hash(portal: Portal, email: str, code: str) -> str:
     return keyed_hash(portal.secret, CODE_PURPOSE, f"{email}\x00{code}")
 
 
-async def request_code(session: AsyncSession, portal: Portal, *, email: str, caller: str) -> str:
-    """Send a code if the address is a customer's; returns the normalized address either way."""
-    email = normalize_email(email)
-    now = portal.now()
-    hour_ago = now - timedelta(hours=1)
+async def _within_limits(session: AsyncSession, portal: Portal, *, email: str, caller: str,
+                         what: str) -> None:
+    hour_ago = portal.now() - timedelta(hours=1)
     for column, value, limit in (
         (CodeChallenge.email, email, portal.settings.codes_per_email_per_hour),
         (CodeChallenge.caller, caller, portal.settings.codes_per_caller_per_hour),
@@ -43,16 +43,26 @@ async def request_code(session: AsyncSession, portal: Portal, *, email: str, cal
             select(func.count()).where(column == value, CodeChallenge.created_at > hour_ago)
         )
         if (recent or 0) >= limit:
-            raise RateLimited("Too many sign-in codes were requested. Please wait an hour and try again.")
+            raise RateLimited(f"Too many {what} were requested. Please wait an hour and try again.")
 
-    # A newer request replaces older open codes for this caller and address.
+
+async def _replace_open(session: AsyncSession, portal: Portal, caller: str, purpose: str) -> None:
+    """A newer request replaces the caller's older open codes of the same kind."""
     open_challenges = await session.scalars(
         select(CodeChallenge).where(
-            CodeChallenge.caller == caller, CodeChallenge.used_at.is_(None)
-        )
+            CodeChallenge.caller == caller, CodeChallenge.purpose == purpose,
+            CodeChallenge.used_at.is_(None))
     )
     for challenge in open_challenges:
-        challenge.used_at = now
+        challenge.used_at = portal.now()
+
+
+async def request_code(session: AsyncSession, portal: Portal, *, email: str, caller: str) -> str:
+    """Send a code if the address is a customer's; returns the normalized address either way."""
+    email = normalize_email(email)
+    now = portal.now()
+    await _within_limits(session, portal, email=email, caller=caller, what="sign-in codes")
+    await _replace_open(session, portal, caller, SIGN_IN)
 
     customer = await by_email(session, email)
     challenge = CodeChallenge(email=email, caller=caller, expires_at=now + timedelta(
@@ -80,19 +90,36 @@ class Verification:
 async def verify_code(session: AsyncSession, portal: Portal, *, code: str, caller: str
                       ) -> Verification:
     """Check a code entered by `caller`. Wrong guesses are counted, so the caller must commit."""
-    now = portal.now()
-    challenge = await session.scalar(
+    challenge = await _open_challenge(session, caller, SIGN_IN)
+    if challenge is None:
+        return Verification(None, "No sign-in is waiting. Send `login you@example.com` first.")
+    wrong = _check(portal, challenge, code, again=f"Send `login {challenge.email}` again for a new one.")
+    if wrong is not None:
+        return Verification(None, wrong)
+    customer = await by_email(session, challenge.email)
+    if customer is None:  # cannot happen: codes are only made for customers
+        return Verification(None, "That code is not right.")
+    await audit.record(session, customer_id=customer.id, actor=caller, action="signed_in")
+    return Verification(customer, f"Signed in as {customer.email}.")
+
+
+async def _open_challenge(session: AsyncSession, caller: str, purpose: str) -> CodeChallenge | None:
+    return await session.scalar(
         select(CodeChallenge)
-        .where(CodeChallenge.caller == caller, CodeChallenge.used_at.is_(None))
+        .where(CodeChallenge.caller == caller, CodeChallenge.purpose == purpose,
+               CodeChallenge.used_at.is_(None))
         .order_by(CodeChallenge.id.desc())
         .limit(1)
     )
-    if challenge is None:
-        return Verification(None, "No sign-in is waiting. Send `login you@example.com` first.")
-    again = f"Send `login {challenge.email}` again for a new one."
+
+
+def _check(portal: Portal, challenge: CodeChallenge, code: str, *, again: str) -> str | None:
+    """None when `code` is the challenge's (which is then used up); else what is wrong, with the
+    wrong guess counted."""
+    now = portal.now()
     if challenge.expires_at <= now:
         challenge.used_at = now
-        return Verification(None, f"That code has expired. {again}")
+        return f"That code has expired. {again}"
     code = "".join(code.split())
     expected = challenge.code_hash or ""
     if not expected or not hmac.compare_digest(expected, _hash(portal, challenge.email, code)):
@@ -100,11 +127,54 @@ async def verify_code(session: AsyncSession, portal: Portal, *, code: str, calle
         left = MAX_WRONG_GUESSES - challenge.failed_attempts
         if left <= 0:
             challenge.used_at = now
-            return Verification(None, f"Too many wrong codes. {again}")
-        return Verification(None, f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.")
+            return f"Too many wrong codes. {again}"
+        return f"That code is not right. {left} {'try' if left == 1 else 'tries'} left."
     challenge.used_at = now
-    customer = await by_email(session, challenge.email)
-    if customer is None:  # cannot happen: codes are only made for customers
-        return Verification(None, "That code is not right.")
-    await audit.record(session, customer_id=customer.id, actor=caller, action="signed_in")
-    return Verification(customer, f"Signed in as {customer.email}.")
+    return None
+
+
+async def confirmation_code(session: AsyncSession, portal: Portal, *, email: str, caller: str,
+                            pending_action_id: int) -> tuple[str, datetime]:
+    """A code for `email` that confirms the pending action when `caller` enters it, and when
+    it expires. The caller mails it; whether the address is a customer's plays no part."""
+    await _within_limits(session, portal, email=email, caller=caller, what="codes")
+    await _replace_open(session, portal, caller, CONFIRM)
+    now = portal.now()
+    code = numeric_code()
+    challenge = CodeChallenge(email=email, caller=caller, purpose=CONFIRM,
+                              pending_action_id=pending_action_id, code_hash=_hash(portal, email, code),
+                              expires_at=now + timedelta(seconds=portal.settings.code_ttl),
+                              created_at=now)
+    session.add(challenge)
+    return code, challenge.expires_at
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """A confirmation code checked: the pending action it confirms and the address it went to,
+    or (pending_action_id None) what was wrong with it."""
+
+    pending_action_id: int | None
+    email: str
+    message: str = ""
+
+
+async def check_confirmation_code(session: AsyncSession, portal: Portal, *, code: str,
+                                  caller: str) -> Confirmed | None:
+    """Check a code mailed for a change, entered by `caller`; None when none is waiting for
+    them. Wrong guesses are counted, so the caller must commit."""
+    challenge = await _open_challenge(session, caller, CONFIRM)
+    if challenge is None:
+        return None
+    wrong = _check(portal, challenge, code, again="Ask again for a new one.")
+    if wrong is not None:
+        return Confirmed(None, challenge.email, wrong)
+    return Confirmed(challenge.pending_action_id, challenge.email)
+
+
+async def invalidate(session: AsyncSession, portal: Portal, emails: list[str]) -> int:
+    """End every open code sent to these addresses, of either kind; returns how many."""
+    done = await session.execute(
+        update(CodeChallenge).where(CodeChallenge.email.in_(emails), CodeChallenge.used_at.is_(None))
+        .values(used_at=portal.now()).execution_options(synchronize_session=False))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]

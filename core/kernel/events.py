@@ -169,3 +169,29 @@ class RenewalsDue(Event):
 
     name: ClassVar[str] = "renewals_due"
     customer_id: int
+
+
+@dataclass(frozen=True)
+class AccountTransferred(Event):
+    """The customer's account moved to another email address (`transfer_id` says which move)."""
+
+    name: ClassVar[str] = "account_transferred"
+    customer_id: int
+    transfer_id: int
+
+
+@dataclass(frozen=True)
+class AccountTransferUndone(Event):
+    """The old address took the account back with the undo link of move `transfer_id`."""
+
+    name: ClassVar[str] = "account_transfer_undone"
+    customer_id: int
+    transfer_id: int
+
+
+@dataclass(frozen=True)
+class CustomerErased(Event):
+    """The operator erased the person behind the account: access ended, invoices kept."""
+
+    name: ClassVar[str] = "customer_erased"
+    customer_id: int

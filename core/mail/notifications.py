@@ -1,4 +1,4 @@
-"""The mail the portal sends on its own: sign-in codes and purchase invites."""
+"""The mail the portal sends on its own: sign-in codes, purchase and seat invites, account moves."""
 
 from __future__ import annotations
 
@@ -120,4 +120,57 @@ async def queue_notice(session: AsyncSession, portal: Portal, to: str, subject: 
     body = ([greeting] if greeting else []) + paragraphs + [f"- {portal.settings.store_name}"]
     message = composing.new_message(portal, to=to, subject=subject,
                                     text="\n\n".join(body) + "\n", html=_html(body))
+    await outbox.queue(session, portal, message, kind="notice")
+
+
+async def queue_transfer_code(session: AsyncSession, portal: Portal, email: str, code: str) -> None:
+    """The code that moves an account to `email`. The same mail whether or not the address
+    already has an account here: only its owner learns that, when they enter the code."""
+    store = portal.settings.store_name
+    minutes = portal.settings.code_ttl // 60
+    paragraphs = [
+        f"Someone asked to move their {store} account to this address. The code that confirms "
+        "it is:",
+        code,
+        f"Enter it with `confirm {code}` where the move was asked for. It works once, for "
+        f"{minutes} minutes.",
+        "If you did not ask for it, you can ignore this message: nothing moves without the code.",
+    ]
+    message = composing.new_message(
+        portal, to=email, subject=f"{code} is your code to move a {store} account to this address",
+        text="\n\n".join(paragraphs) + "\n", html=_html(paragraphs))
+    await outbox.queue(session, portal, message, kind="code")
+
+
+async def queue_transfer_notice(session: AsyncSession, portal: Portal, *, old_email: str,
+                                new_email: str, undo_url: str, until: str) -> None:
+    """To the address an account left: where it went, and the link that takes it back."""
+    store = portal.settings.store_name
+    paragraphs = [
+        f"Your {store} account moved from this address to {new_email}: its orders, "
+        "subscriptions, licenses, invoices and billing details now belong to that address, "
+        "and chat accounts signed in with this one were signed out.",
+        "If you did not ask for this, undo it here (the link works until "
+        f"{until}):\n{undo_url}",
+        "If it was you, there is nothing to do.",
+        f"- {store}",
+    ]
+    message = composing.new_message(portal, to=old_email, subject=f"Your {store} account moved to "
+                                    f"{new_email}", text="\n\n".join(paragraphs) + "\n",
+                                    html=_html(paragraphs))
+    await outbox.queue(session, portal, message, kind="notice")
+
+
+async def queue_transfer_undone(session: AsyncSession, portal: Portal, *, email: str,
+                                back_to: str) -> None:
+    """To the address an account was moved to, when the old address took it back."""
+    store = portal.settings.store_name
+    paragraphs = [
+        f"The {store} account that was moved to this address went back to {back_to}: its "
+        "previous address undid the move with the link we sent it. Chat accounts signed in with "
+        "this address were signed out.",
+        f"- {store}",
+    ]
+    message = composing.new_message(portal, to=email, subject=f"A {store} account left this address",
+                                    text="\n\n".join(paragraphs) + "\n", html=_html(paragraphs))
     await outbox.queue(session, portal, message, kind="notice")

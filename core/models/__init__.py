@@ -6,7 +6,7 @@ from core.models.billing import Document, DocumentCounter
 from core.models.catalog import Deliverable, Plan, Product
 from core.models.chat_installations import ChatDelivery, ChatInstallation, OAuthState
 from core.models.events import DomainEvent
-from core.models.identity import ChatLink, CodeChallenge, Customer
+from core.models.identity import AccountTransfer, ChatLink, CodeChallenge, Customer
 from core.models.licenses import Activation, License, Seat
 from core.models.mail import InboundMail, OutboundMail
 from core.models.merchant import MerchantNotice
@@ -15,6 +15,7 @@ from core.models.payments import Charge, PaymentCustomer, PaymentMethod
 from core.models.subscriptions import Subscription, SubscriptionQuote
 
 __all__ = [
+    "AccountTransfer",
     "Activation",
     "AuditEvent",
     "Base",

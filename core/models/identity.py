@@ -39,14 +39,35 @@ class ChatLink(IdMixin, CreatedMixin, Base):
     customer: Mapped[Customer] = relationship(back_populates="chat_links")
 
 
+SIGN_IN = "sign_in"  # a code that signs the caller in as the address's customer
+CONFIRM = "confirm"  # a code that confirms a pending change (moving an account to the address)
+
+
 class CodeChallenge(IdMixin, CreatedMixin, Base):
-    """A one-time sign-in code sent to an email address; only its keyed hash is kept."""
+    """A one-time code sent to an email address; only its keyed hash is kept."""
 
     __tablename__ = "code_challenges"
 
     email: Mapped[str] = mapped_column(String(320), index=True)
     caller: Mapped[str] = mapped_column(String(120), index=True)
+    purpose: Mapped[str] = mapped_column(String(20), default=SIGN_IN, server_default=SIGN_IN)
+    # The change a CONFIRM code confirms once entered by its caller.
+    pending_action_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("pending_actions.id"))
     code_hash: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime]
     failed_attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None]
+
+
+class AccountTransfer(IdMixin, Base):
+    """An account moved to another email address, undoable from the old one for a while."""
+
+    __tablename__ = "account_transfers"
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    old_email: Mapped[str] = mapped_column(String(320))
+    new_email: Mapped[str] = mapped_column(String(320))
+    actor: Mapped[str] = mapped_column(String(120))
+    transferred_at: Mapped[datetime]
+    undo_until: Mapped[datetime]
+    undone_at: Mapped[datetime | None]

@@ -1,6 +1,7 @@
 """Importing this package registers every command. One module per thing customers do."""
 
 from handlers.commands import (
+    account,
     community,
     confirm,
     documents,
@@ -14,5 +15,5 @@ from handlers.commands import (
     subscriptions,
 )
 
-__all__ = ["community", "confirm", "documents", "help", "licenses", "orders", "overview", "payment",
-           "seats", "sign_in", "subscriptions"]
+__all__ = ["account", "community", "confirm", "documents", "help", "licenses", "orders", "overview",
+           "payment", "seats", "sign_in", "subscriptions"]
