@@ -170,7 +170,7 @@ async def test_export_invoices_is_a_zip_of_their_pdfs(demo_portal: Portal) -> No
     with zipfile.ZipFile(io.BytesIO(attachment.data)) as archive:
         assert sorted(archive.namelist()) == [f"{number}.pdf" for number in numbers]
         assert all(archive.read(name).startswith(b"%PDF") for name in archive.namelist())
-    assert re.search(r"2 documents \(invoice, receipt\)", bob.plain_text())
+    assert f"{len(numbers)} documents (invoice, receipt)" in bob.plain_text()
 
     last = await run(demo_portal, "alice@example.com", "export invoices last")
     with zipfile.ZipFile(io.BytesIO(last.attachments[0].data)) as archive:
@@ -189,7 +189,7 @@ async def test_a_zip_too_large_for_a_message_asks_for_less(demo_portal: Portal,
     monkeypatch.setattr(account, "MAX_ATTACHMENT_BYTES", 4000)
     reply = await run(demo_portal, "bob@example.com", "export invoices")
     assert not reply.ok and not reply.attachments
-    assert re.search(r"Your 2 documents are more than one message can carry\. Ask for a part at a "
+    assert re.search(r"Your \d+ documents are more than one message can carry\. Ask for a part at a "
                      r"time, e\.g\. `export invoices 20\d\d`", reply.plain_text())
     # The data file is packed into a zip when it is too large as it is.
     monkeypatch.setattr(account, "MAX_ATTACHMENT_BYTES", 30_000)
