@@ -15,6 +15,7 @@ from tests.handlers.test_isolation import everything_shown
 from tests.helpers import caller_for
 
 DOORS = ("console", "email", "discord", "slack")
+DANA = "dana@example.com"
 ALICES = ("Maker Pro", "Pro monthly", "Pro yearly", "$12.00", "4242", "Apr 13")
 REFS = ("maker-pro", "Maker Pro Membership", "maker", "2")  # bob's 1 is his own Sprite Club
 
@@ -55,7 +56,7 @@ async def test_subscriptions_lists_only_ones_own(demo_portal: Portal) -> None:
     for door in DOORS:
         shown = everything_shown(await say(demo_portal, BOB, "subscriptions", door=door))
         assert "Sprite Club" in shown and not any(secret in shown for secret in ALICES), door
-        dana = await say(demo_portal, "dana@example.com", "plan", door=door)
+        dana = await say(demo_portal, DANA, "plan", door=door)
         assert "You have no subscriptions" in dana.plain_text() and "Sprite" not in dana.plain_text()
 
 
@@ -73,6 +74,8 @@ async def test_change_reaches_nothing_of_anyone_else(demo_portal: Portal) -> Non
             for plan in ("yearly", "basic", "keep"):
                 line = f"change {ref} {plan}"
                 tells_nothing(await say(demo_portal, BOB, line, door=door), line)
+        # dana has no subscription at all: alice's number 1 is nothing of hers either.
+        tells_nothing(await say(demo_portal, DANA, "change 1 yearly", door=door), "change 1 yearly")
     preview = await say(demo_portal, ALICE, "change maker-pro yearly")
     quote = await quote_of(demo_portal, preview)
     for door in DOORS:
