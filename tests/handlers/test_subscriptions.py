@@ -295,14 +295,15 @@ async def test_the_policy_and_the_store_have_their_say(demo_portal: Portal) -> N
 
     async with demo_portal.db.unit_of_work() as session:
         await session.execute(update(Subscription).values(billed_by=MERCHANT))
+    contact = "billing@shop.example.com"  # the demo store's contact address
     store = ("Maker Pro Membership is billed by Test Store's own store, so changes other than cancelling go "
-             "through the store: write to portal@shop.test. You can cancel here with `cancel maker-pro`.")
+             f"through the store: write to {contact}. You can cancel here with `cancel maker-pro`.")
     assert (await say(demo_portal, ALICE, "resume maker-pro")).plain_text() == store
     assert store in (await say(demo_portal, ALICE, "plans maker-pro")).plain_text()
     assert (await say(demo_portal, ALICE, "subscriptions")).tables[0].rows[0][5] == "billed by Test Store"
     cancelled = await confirm(demo_portal, ALICE, await say(demo_portal, ALICE, "cancel maker-pro"))
     assert cancelled.ok
-    [told] = [m for m in await sent_mail(demo_portal, "portal@shop.test", kind="notice")]
+    [told] = [m for m in await sent_mail(demo_portal, contact, kind="notice")]
     assert "alice@example.com" in str(told["Subject"])
 
 
