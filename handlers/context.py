@@ -64,6 +64,9 @@ class Context:
     command: Command
     line: str  # the command as typed, for confirmations and the audit log
     confirmed: bool = False
+    # The door needs a confirmation round trip for every change (unverified email): a command
+    # that asks for its own (`previews`) asks here even where it would not elsewhere.
+    round_trip: bool = False
     _customer: Customer | None = None
 
     @property

@@ -3,6 +3,7 @@
 from core.models.accounts import AuditEvent, PendingAction
 from core.models.base import Base, utcnow
 from core.models.billing import Document, DocumentCounter
+from core.models.billing_details import BillingDetails, TaxId
 from core.models.catalog import Deliverable, Plan, Product
 from core.models.chat_installations import ChatDelivery, ChatInstallation, OAuthState
 from core.models.events import DomainEvent
@@ -16,6 +17,7 @@ __all__ = [
     "Activation",
     "AuditEvent",
     "Base",
+    "BillingDetails",
     "ChatDelivery",
     "ChatInstallation",
     "ChatLink",
@@ -38,5 +40,6 @@ __all__ = [
     "Product",
     "Seat",
     "Subscription",
+    "TaxId",
     "utcnow",
 ]

@@ -1,6 +1,7 @@
 """Importing this package registers every command. One module per thing customers do."""
 
 from handlers.commands import (
+    billing,
     community,
     confirm,
     documents,
@@ -12,5 +13,5 @@ from handlers.commands import (
     sign_in,
 )
 
-__all__ = ["community", "confirm", "documents", "help", "licenses", "orders", "overview", "seats",
+__all__ = ["billing", "community", "confirm", "documents", "help", "licenses", "orders", "overview", "seats",
            "sign_in"]

@@ -25,7 +25,7 @@ async def _find(ctx: Context, code: str) -> confirmations.PendingAction:
 @command("confirm", summary="Confirm a change you asked for", examples=("confirm 4KQ7PX",))
 async def confirm(ctx: Context, args: ConfirmArguments) -> Reply:
     action = await _find(ctx, args.code)
-    target = REGISTRY.get(action.action)
+    target = REGISTRY.named(action.action)
     if target is None:
         raise NotFound("That request can no longer be carried out.")
     await confirmations.claim(ctx.session, ctx.portal, action)
