@@ -132,19 +132,23 @@ class Dispatcher:
 
         return run
 
-    def submission(self, token: str, values: Mapping[str, str]) -> Invocation:
-        """A form sent back, as an invocation of the command that saves it (None when the
-        token is not one of ours: the dispatcher answers why)."""
+    def form_of(self, token: str) -> Command | None:
+        """The command that saves the form a token belongs to; None when the token is not one
+        of ours (or has expired: running it says which)."""
         try:
             _, name = forms.opened(self.portal, token)
         except PortalError:
-            command = None
-        else:
-            command = self.registry.named(name)
-        line = command.form if command is not None and command.form else "the form"
-        return Invocation(word="", text="", words=(), line=line,
-                          command=command if command is not None and command.form else None,
-                          form=Submission(token, tuple((str(k), str(v)) for k, v in values.items())))
+            return None
+        command = self.registry.named(name)
+        return command if command is not None and command.form else None
+
+    def submission(self, token: str, values: Mapping[str, str]) -> Invocation:
+        """A form sent back, as an invocation of the command that saves it (no command when the
+        token is not one of ours: running it answers why)."""
+        command = self.form_of(token)
+        line = f"{command.form} (the form, sent back)" if command is not None else "a form, sent back"
+        sent = Submission(token, tuple((str(name), str(value)) for name, value in values.items()))
+        return Invocation(word="", text="", words=(), line=line, command=command, form=sent)
 
     async def _handle(self, caller: Caller, invocation: Invocation, policy: ChangePolicy,
                       shared: AsyncSession | None) -> Reply:
