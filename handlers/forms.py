@@ -69,24 +69,31 @@ def label_of(name: str, info: FieldInfo) -> str:
     return info.title or name.replace("_", " ").capitalize()
 
 
-def build(portal: Portal, customer_id: int, command: Command, values: Mapping[str, str], *,
-          title: str, intro: str | None = None, errors: Mapping[str, str] | None = None,
-          submit_label: str = "Save") -> Form:
-    """The form `command` saves, holding `values` (and `errors`, what was wrong with them)."""
-    assert command.form is not None, f"{command.name} saves no form"
-    errors = errors or {}
-    fields = []
+def fields(command: Command, values: Mapping[str, str] | None = None,
+           errors: Mapping[str, str] | None = None) -> tuple[FormField, ...]:
+    """The fields of the form `command` saves, holding `values` (and `errors`)."""
+    values, errors = values or {}, errors or {}
+    found = []
     for name, info in fields_of(command):
         extra = _extra(info)
         limit = next((m.max_length for m in info.metadata if getattr(m, "max_length", None)), None)
-        fields.append(FormField(
+        found.append(FormField(
             name=name, label=label_of(name, info), kind=str(extra.get("kind", TEXT)),
             required=bool(extra.get("required")), value=values.get(name) or "",
             choices=tuple(extra.get("choices", ())), error=errors.get(name), hint=info.description,
             max_length=int(extra.get("max_length") or limit or 0) or None,
             group=extra.get("group") if isinstance(extra.get("group"), str) else None))
-    return Form(title=title, token=token(portal, customer_id, command), fields=tuple(fields),
-                reopen=command.form, intro=intro, submit_label=submit_label)
+    return tuple(found)
+
+
+def build(portal: Portal, customer_id: int, command: Command, values: Mapping[str, str], *,
+          title: str, intro: str | None = None, errors: Mapping[str, str] | None = None,
+          submit_label: str = "Save") -> Form:
+    """The form `command` saves, holding `values` (and `errors`, what was wrong with them)."""
+    assert command.form is not None, f"{command.name} saves no form"
+    return Form(title=title, token=token(portal, customer_id, command),
+                fields=fields(command, values, errors), reopen=command.form, intro=intro,
+                submit_label=submit_label)
 
 
 def lines(form: Form) -> list[str]:
