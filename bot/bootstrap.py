@@ -7,14 +7,18 @@ from typing import TYPE_CHECKING
 
 from adapters.mail.eml_files import FileTransport
 from adapters.mail.smtp_relay import SmtpRelay
+from adapters.tax.vies import Vies
 from config.settings import Settings
+from core.billing.tax_registry import TaxIdRegistry, check_customer, check_online
 from core.kernel.event_delivery import EventWorker, Subscribers
 from core.kernel.events import (
     AccessChanged,
+    BillingDetailsChanged,
     ChatAccountLinked,
     ChatAccountUnlinked,
     PurchaseRecorded,
     SeatAssigned,
+    TaxIdAdded,
 )
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
@@ -31,15 +35,35 @@ def mail_transport(settings: Settings) -> Transport:
     return FileTransport(settings.outbox_dir)
 
 
+def tax_id_registry(settings: Settings) -> TaxIdRegistry | None:
+    """The registry asked whether tax IDs are registered (SHOPKEEP_TAX_ID_CHECK), or none."""
+    return Vies(settings.vies_url) if settings.tax_id_check == "vies" else None
+
+
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
     return OutboxSender(portal, mail_transport(portal.settings), batch=batch)
 
 
 def event_subscribers(*, outbox: OutboxSender | None = None,
-                      discord: DiscordDoor | None = None) -> Subscribers:
+                      discord: DiscordDoor | None = None, portal: Portal | None = None,
+                      tax_ids: TaxIdRegistry | None = None) -> Subscribers:
     """Who reacts to which domain event. Every effect is idempotent: an event may be delivered
     again after a worker died mid-way."""
     subscribers = Subscribers()
+    if portal is not None and tax_ids is not None:
+        where, registry = portal, tax_ids
+
+        # A registry that cannot answer now raises: the event is retried later, and the ID
+        # stays "not verified" meanwhile.
+        async def check_added(event: TaxIdAdded) -> None:
+            await check_online(where, registry, event.tax_id_id)
+
+        async def check_after_country(event: BillingDetailsChanged) -> None:
+            if "country" in event.fields:  # IDs that fit the new country are asked about anew
+                await check_customer(where, registry, event.customer_id)
+
+        subscribers.subscribe(TaxIdAdded, check_added)
+        subscribers.subscribe(BillingDetailsChanged, check_after_country)
     if outbox is not None:
         async def send_queued_mail(event: PurchaseRecorded | SeatAssigned) -> None:
             outbox.wakeup.set()  # the invite the purchase or the seat queued goes out at once
@@ -67,4 +91,5 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
 
 def event_worker(portal: Portal, *, outbox: OutboxSender | None = None,
                  discord: DiscordDoor | None = None) -> EventWorker:
-    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord))
+    return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord, portal=portal,
+                                                 tax_ids=tax_id_registry(portal.settings)))

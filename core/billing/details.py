@@ -220,7 +220,11 @@ def _same(typed: str, stored: str) -> bool:
 async def remove_tax_id(session: AsyncSession, portal: Portal, customer: Customer, text: str, *,
                         actor: str) -> TaxId:
     held = await tax_ids_of(session, customer.id)
-    found = next((tax_id for tax_id in held if _same(text, tax_id.value)), None)
+    try:  # as the billing country writes it ("GB 980 7806 84" is stored as 980780684)
+        written = checks.check(text, (await of(session, customer.id)).country or "", customer.locale).value
+    except (checks.TaxIdRefused, LookupError, ValueError):
+        written = None
+    found = next((tax_id for tax_id in held if _same(text, tax_id.value) or tax_id.value == written), None)
     if found is None:
         listed = ", ".join(tax_id.value for tax_id in held)
         raise NotFound(f"{' '.join(text.split())} isn't one of your tax IDs"

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import select
+
 from core.accounts import audit
 from core.kernel.portal import Portal
 from core.models import TaxId
-from core.models.billing_details import DOES_NOT_FIT, NOT_REGISTERED, VERIFIED
+from core.models.billing_details import DOES_NOT_FIT, NOT_REGISTERED, NOT_VERIFIED, VERIFIED
 
 
 class RegistryUnavailable(Exception):
@@ -58,3 +60,13 @@ async def check_online(portal: Portal, registry: TaxIdRegistry, tax_id_id: int) 
                                action="tax_id_checked", tax_id=value, state=state)
         tax_id.state, tax_id.checked_at, tax_id.checked_by = state, portal.now(), registry.name
         return state
+
+
+async def check_customer(portal: Portal, registry: TaxIdRegistry, customer_id: int) -> None:
+    """Ask about each of the customer's IDs that no registry has answered for since it last
+    came to fit (after a change of the billing country)."""
+    async with portal.db.unit_of_work() as session:
+        waiting = list(await session.scalars(select(TaxId.id).where(
+            TaxId.customer_id == customer_id, TaxId.state == NOT_VERIFIED)))
+    for tax_id_id in waiting:
+        await check_online(portal, registry, tax_id_id)
