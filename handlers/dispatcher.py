@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import confirmations
+from core.kernel.cards import looks_like_card_number
 from core.kernel.errors import PortalError
 from core.kernel.portal import Portal
 from core.kernel.validation import reason
@@ -176,6 +177,8 @@ class Dispatcher:
             return Reply.error("That form can no longer be sent; ask for it again.")
         fields = command.arguments.model_fields
         values = {name: value for name, value in submission.values if name in fields}
+        if any(looks_like_card_number(value) for value in values.values()):
+            return Reply.error(CARD_REFUSAL)
         return await self._run(caller, command, values, line=invocation.line, policy=policy,
                                confirmed=False, shared=None)
 

@@ -233,3 +233,12 @@ async def test_nobody_reaches_anyone_elses_billing_details_or_tax_ids(demo_porta
     assert details is not None and details.city == "Paris" and details.invoice_email is None
     assert await tax_ids(demo_portal, "alice@example.com") == {"FR40303265045": NOT_VERIFIED}
     assert await details_of(demo_portal, "bob@example.com") is None
+
+
+async def test_a_card_number_in_a_field_is_refused_and_not_stored(demo_portal: Portal) -> None:
+    dispatcher = Dispatcher(demo_portal)
+    alice = await caller_for(demo_portal, "alice@example.com")
+    reply = await send(dispatcher, alice, {"company": "4242 4242 4242 4242"})
+    assert not reply.ok and "looks like a card number" in reply.plain_text()
+    assert "4242" not in reply.plain_text().replace("looks like a card number", "")
+    assert (await details_of(demo_portal, "alice@example.com")).company == "Atelier Moreau"  # type: ignore[union-attr]

@@ -129,3 +129,12 @@ async def test_tax_ids_by_slash_command(bot: Bot) -> None:
     assert "is a tax ID of United Kingdom, but your billing country is France" in text_of(wrong)
     removed = await bot.slash(bot.path("taxid"), action="remove", id="FR23334175221")
     assert "no longer on your billing details" in text_of(removed)
+
+
+async def test_past_the_budget_the_form_comes_as_a_message_that_opens_it(bot: Bot) -> None:
+    budget, bot.door.form_budget = bot.door.form_budget, 0  # as if the database were slow
+    answer = await bot.slash(bot.path("billing"), action="edit")
+    assert answer["type"] == 5 and "Open the form" in labels(answer)  # deferred, then a message
+    bot.door.form_budget = budget
+    window = await opened(bot, await press(bot, answer, "Open the form"))
+    assert window["title"] == "Billing details (1 of 2)"
