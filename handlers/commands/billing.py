@@ -17,7 +17,7 @@ from core.models.billing_details import DOES_NOT_FIT, NOT_REGISTERED, VERIFIED
 from handlers import forms
 from handlers.context import Context
 from handlers.registry import REGISTRY, Arguments, command
-from handlers.reply import COUNTRY, EMAIL, LINES, Choice, Reply, Table
+from handlers.reply import COUNTRY, EMAIL, LINES, Choice, Form, Reply, Table
 from handlers.reply import Field as ReplyField
 
 FORM_LINE = "billing edit"
@@ -151,7 +151,7 @@ def _form_values(details: BillingDetails, customer: Customer) -> dict[str, str]:
 
 
 def _form(ctx: Context, customer: Customer, values: dict[str, str],
-          errors: dict[str, str] | None = None) -> Any:
+          errors: dict[str, str] | None = None) -> Form:
     saver = REGISTRY.named(SAVE)
     assert saver is not None
     return forms.build(ctx.portal, customer.id, saver, values, title=TITLE, errors=errors,
