@@ -29,6 +29,7 @@ from core.models import (
     AccountTransfer,
     Activation,
     AuditEvent,
+    BillingDetails,
     CodeChallenge,
     Customer,
     Document,
@@ -40,6 +41,7 @@ from core.models import (
     PendingAction,
     Seat,
     Subscription,
+    TaxId,
 )
 from core.models.licenses import DISABLED, UNASSIGNED
 from core.models.mail import FAILED, QUEUED, SENDING
@@ -149,8 +151,10 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
             if mail.status not in (QUEUED, SENDING):
                 mail.raw = b""  # sent: the copy is theirs already
 
-    customer.email, customer.name, customer.billing_name = gone, None, None
-    customer.billing_address, customer.tax_ids = [], []
+    # Who invoices named and their tax IDs: issued invoices keep them in their snapshots.
+    await session.execute(delete(TaxId).where(TaxId.customer_id == customer.id))
+    await session.execute(delete(BillingDetails).where(BillingDetails.customer_id == customer.id))
+    customer.email, customer.name = gone, None
     await session.flush()
     await audit.record(session, customer_id=customer.id, actor=actor, action="customer_erased",
                        documents_kept=done.documents_kept)
