@@ -63,7 +63,7 @@ class BillingForm(Arguments):
 
 class TaxIdArguments(Arguments):
     action: Literal["add", "remove"] = Field(description="`add` or `remove`")
-    id: str = Field(description="the tax ID, e.g. a VAT number like FR40303265045", min_length=1,
+    id: str = Field(description="the tax ID, e.g. a VAT number like DE136695976", min_length=1,
                     max_length=60)
 
     @field_validator("action", mode="before")
@@ -222,7 +222,7 @@ def _listed(words: list[str]) -> str:
 
 
 @command("taxid", summary="Add or remove a tax ID (a VAT number) on your billing details",
-         mutates=True, examples=("taxid add FR40303265045", "taxid remove FR40303265045"))
+         mutates=True, examples=("taxid add DE136695976", "taxid remove DE136695976"))
 async def taxid(ctx: Context, args: TaxIdArguments) -> Reply:
     """The ID must fit your billing country (format and check digits: every EU member state's
     VAT number, the UK's, Switzerland's, Norway's, Australia's ABN, Canada's BN, India's GSTIN
