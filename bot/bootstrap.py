@@ -9,12 +9,15 @@ from adapters.mail.eml_files import FileTransport
 from adapters.mail.smtp_relay import SmtpRelay
 from adapters.merchant.webhook import HttpWebhook
 from adapters.payments.testmode import TestModeProvider
+from adapters.tax.vies import Vies
 from config.settings import Settings
+from core.billing.tax_registry import TaxIdRegistry, check_customer, check_online
 from core.kernel.event_delivery import EventWorker, Subscribers
 from core.kernel.events import (
     AccessChanged,
     AccountTransferred,
     AccountTransferUndone,
+    BillingDetailsChanged,
     ChatAccountLinked,
     ChatAccountUnlinked,
     PaymentMethodChanged,
@@ -23,6 +26,7 @@ from core.kernel.events import (
     RenewalsDue,
     SeatAssigned,
     SubscriptionChanged,
+    TaxIdAdded,
 )
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
@@ -64,6 +68,11 @@ def dispatcher(portal: Portal) -> Dispatcher:
     return Dispatcher(portal, payments=payment_provider(portal))
 
 
+def tax_id_registry(settings: Settings) -> TaxIdRegistry | None:
+    """The registry asked whether tax IDs are registered (SHOPKEEP_TAX_ID_CHECK), or none."""
+    return Vies(settings.vies_url) if settings.tax_id_check == "vies" else None
+
+
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
     return OutboxSender(portal, mail_transport(portal.settings), batch=batch)
 
@@ -72,10 +81,26 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
                       discord: DiscordDoor | None = None,
                       slack: SlackDoor | None = None,
                       renewals: RenewalWorker | None = None,
-                      merchant: MerchantNotifier | None = None) -> Subscribers:
+                      merchant: MerchantNotifier | None = None,
+                      portal: Portal | None = None,
+                      tax_ids: TaxIdRegistry | None = None) -> Subscribers:
     """Who reacts to which domain event. Every effect is idempotent: an event may be delivered
     again after a worker died mid-way."""
     subscribers = Subscribers()
+    if portal is not None and tax_ids is not None:
+        where, registry = portal, tax_ids
+
+        # A registry that cannot answer now raises: the event is retried later, and the ID
+        # stays "not verified" meanwhile.
+        async def check_added(event: TaxIdAdded) -> None:
+            await check_online(where, registry, event.tax_id_id)
+
+        async def check_after_country(event: BillingDetailsChanged) -> None:
+            if "country" in event.fields:  # IDs that fit the new country are asked about anew
+                await check_customer(where, registry, event.customer_id)
+
+        subscribers.subscribe(TaxIdAdded, check_added)
+        subscribers.subscribe(BillingDetailsChanged, check_after_country)
     if outbox is not None:
         async def send_queued_mail(event: PurchaseRecorded | SeatAssigned | SubscriptionChanged
                                    | PaymentMethodChanged | AccountTransferred
@@ -131,4 +156,5 @@ def event_worker(portal: Portal, *, outbox: OutboxSender | None = None,
                  renewals: RenewalWorker | None = None,
                  merchant: MerchantNotifier | None = None) -> EventWorker:
     return EventWorker(portal, event_subscribers(outbox=outbox, discord=discord, slack=slack,
-                                                 renewals=renewals, merchant=merchant))
+                                                 renewals=renewals, merchant=merchant, portal=portal,
+                                                 tax_ids=tax_id_registry(portal.settings)))

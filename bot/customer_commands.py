@@ -10,12 +10,14 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import activity
 from core.accounts.export import everything
+from core.billing.details import country_label
 from core.identity import erasure
 from core.identity.customers import by_email, normalize_email
 from core.kernel import formatting
@@ -123,9 +125,7 @@ async def _summary(session: AsyncSession, portal: Portal, customer: Customer) ->
         ("Customer", f"{customer.email} (id {customer.id}), since "
                      f"{formatting.moment(customer.created_at, tz)}"),
         ("Name", customer.name or "-"),
-        ("Billing", "; ".join(filter(None, [customer.billing_name, ", ".join(customer.billing_address),
-                                           ", ".join(t.get("value", "") for t in customer.tax_ids)]))
-         or "-"),
+        ("Billing", _billing_line(data)),
         ("Locale, zone", f"{customer.locale}, {customer.timezone}"),
         ("Chat links", ", ".join(f"{link['platform']} {link['account_id']}"
                                  + (f" ({link['display_name']})" if link["display_name"] else "")
@@ -149,3 +149,16 @@ async def _summary(session: AsyncSession, portal: Portal, customer: Customer) ->
         lines.insert(1, ("Erased", "yes: only the invoices and what they bill are kept"))
     width = max(len(name) for name, _ in lines)
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in lines)
+
+
+def _billing_line(data: dict[str, Any]) -> str:
+    """Who invoices name and their tax IDs with what is known of each, from the export."""
+    details = data.get("billing_details") or [{}]
+    record = details[0]
+    address = [*record.get("address_lines", []),
+               " ".join(filter(None, [record.get("postal_code"), record.get("city")])),
+               country_label(record.get("country")) or ""]
+    tax_ids = ", ".join(f"{t['value']} ({t['state'].replace('_', ' ')})" for t in data.get("tax_ids", []))
+    return "; ".join(filter(None, [record.get("name"), record.get("company"),
+                                   ", ".join(filter(None, address)), tax_ids])) or "-"
+

@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     license_api_store_id: int = Field(1, gt=0, le=2**63 - 1, description="`meta.store_id` by default")
     license_api_requests_per_minute: int = Field(60, gt=0, description="per key and per client address")
 
+    # Tax IDs: whether a registry is asked if an EU VAT number is registered ("vies"), and where.
+    tax_id_check: Literal["off", "vies"] = "off"
+    vies_url: str = "https://ec.europa.eu/taxation_customs/vies/rest-api"
+
     # The PDF render process is replaced after this many documents or above this much memory.
     render_recycle_after: int = Field(200, gt=0)
     render_memory_limit_mb: int = Field(300, gt=0)
@@ -227,7 +231,7 @@ class Settings(BaseSettings):
     def _optional_http_url(cls, value: str | None) -> str | None:
         return cls._http_url(value) if value else None
 
-    @field_validator("public_url", "discord_api_url", "slack_api_url")
+    @field_validator("public_url", "discord_api_url", "slack_api_url", "vies_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)

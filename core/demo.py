@@ -16,13 +16,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
+from core.billing import details as billing_details
 from core.catalog.spec import read_catalog
 from core.catalog.sync import sync_catalog
 from core.identity.customers import by_email, get_or_create
 from core.kernel.portal import Portal
 from core.licenses import activations, seats
 from core.licenses.queries import licenses_for
-from core.models import Activation, Entitlement, Product, Seat, Subscription
+from core.models import Activation, BillingDetails, Entitlement, Product, Seat, Subscription
 from core.models.licenses import CLAIMED
 from core.models.subscriptions import ACTIVE, PAST_DUE, SHOPKEEP, TRIALING
 from core.orders.purchases import PurchaseItem, PurchaseRequest, existing_order, record_purchase
@@ -34,6 +35,10 @@ from core.subscriptions.renewals import RenewalWorker
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEMO_CATALOG = CONFIG_DIR / "demo-catalog.toml"
 DEMO_CUSTOMER = "alice@example.com"
+# Alice buys for her studio in Paris: a French business with a VAT number, billed by an Irish
+# seller under the reverse charge.
+ALICE_BILLING = {"name": "Alice Moreau", "company": "Atelier Moreau", "address": "12 Rue des Lilas",
+                 "postal_code": "75011", "city": "Paris", "country": "FR"}
 SECOND_CUSTOMER = "bob@example.com"
 # Written into the data dir by `seed`: every shopkeep command on that data dir then bills as
 # the demo store (for the [store] settings the operator left unset).
@@ -130,11 +135,11 @@ async def seed(portal: Portal, *, payments: PaymentProvider) -> list[str]:
         report = await sync_catalog(session, read_catalog(DEMO_CATALOG))
         done.append(f"catalog: {report.summary()}")
         alice, _ = await get_or_create(session, DEMO_CUSTOMER, "Alice Moreau")
-        if not alice.billing_address:
+        if await session.get(BillingDetails, alice.id) is None:
             # Billing details come before the purchases so the invoices carry them.
-            alice.billing_name = "Alice Moreau"
-            alice.billing_address = ["Atelier Moreau", "12 Rue des Lilas", "75011 Paris", "France"]
-            alice.tax_ids = [{"type": "eu_vat", "value": "FR40303265045"}]
+            await billing_details.save(session, portal, alice, billing_details.read(
+                ALICE_BILLING, BillingDetails(customer_id=alice.id, address_lines=[])), actor="demo")
+            await billing_details.add_tax_id(session, portal, alice, "FR40303265045", actor="demo")
     for purchase in sorted(_history(), key=lambda p: now - p.ago):
         bought_at = now - purchase.ago
         done += await _renew_until(portal, payments, bought_at)

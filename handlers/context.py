@@ -71,6 +71,9 @@ class Context:
     # Confirmed with a code mailed to this address (core.identity.codes): its mailbox is the
     # caller's too. None for every other confirmation.
     proven_address: str | None = None
+    # The door needs a confirmation round trip for every change (unverified email): a command
+    # that asks for its own (`previews`) asks here even where it would not elsewhere.
+    round_trip: bool = False
     _customer: Customer | None = None
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -12,13 +12,15 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import confirmations
+from core.kernel.cards import looks_like_card_number
 from core.kernel.errors import PortalError
 from core.kernel.portal import Portal
 from core.kernel.validation import reason
 from core.payments.provider import PaymentProvider
 from handlers import commands as _commands  # noqa: F401 - registers every command
+from handlers import forms
 from handlers.context import Caller, Context
-from handlers.parser import Invocation
+from handlers.parser import Invocation, Submission
 from handlers.registry import REGISTRY, Access, Command, NoArguments, Registry
 from handlers.reply import Confirmation, Refused, Reply
 from handlers.text import clipped
@@ -134,15 +136,54 @@ class Dispatcher:
 
         return run
 
+    def form_of(self, token: str) -> Command | None:
+        """The command that saves the form a token belongs to; None when the token is not one
+        of ours (or has expired: running it says which)."""
+        try:
+            _, name = forms.opened(self.portal, token)
+        except PortalError:
+            return None
+        command = self.registry.named(name)
+        return command if command is not None and command.form else None
+
+    def submission(self, token: str, values: Mapping[str, str]) -> Invocation:
+        """A form sent back, as an invocation of the command that saves it (no command when the
+        token is not one of ours: running it answers why)."""
+        command = self.form_of(token)
+        line = f"{command.form} (the form, sent back)" if command is not None else "a form, sent back"
+        sent = Submission(token, tuple((str(name), str(value)) for name, value in values.items()))
+        return Invocation(word="", text="", words=(), line=line, command=command, form=sent)
+
     async def _handle(self, caller: Caller, invocation: Invocation, policy: ChangePolicy,
                       shared: AsyncSession | None) -> Reply:
         if invocation.card:
             return Reply.error(CARD_REFUSAL)
+        if invocation.form is not None:
+            return await self._submitted(caller, invocation, invocation.form, policy)
         command = invocation.command
         if command is None or not command.offered_on(caller.platform):
             return self.unknown(invocation.word, caller)
         return await self._run(caller, command, invocation.words, line=invocation.line,
                                policy=policy, confirmed=False, shared=shared)
+
+    async def _submitted(self, caller: Caller, invocation: Invocation, submission: Submission,
+                         policy: ChangePolicy) -> Reply:
+        try:
+            customer_id, _ = forms.opened(self.portal, submission.token)
+            if caller.customer_id is None:
+                return Reply.error(LOGIN_HINT, title="Please sign in")
+            forms.check_owner(customer_id, caller.customer_id)
+        except PortalError as exc:
+            return Reply.error(exc.message)
+        command = invocation.command
+        if command is None:
+            return Reply.error("That form can no longer be sent; ask for it again.")
+        fields = command.arguments.model_fields
+        values = {name: value for name, value in submission.values if name in fields}
+        if any(looks_like_card_number(value) for value in values.values()):
+            return Reply.error(CARD_REFUSAL)
+        return await self._run(caller, command, values, line=invocation.line, policy=policy,
+                               confirmed=False, shared=None)
 
     def unknown(self, word: str, caller: Caller) -> Reply:
         """The answer to a word that is no command on the caller's door: where it works if
@@ -197,7 +238,8 @@ class Dispatcher:
             async with self.portal.db.unit_of_work() as session:
                 ctx = Context(self.portal, session, caller, command, line,
                               confirmed=confirmed or policy is ChangePolicy.PRECONFIRMED,
-                              payments=self.payments)
+                              payments=self.payments,
+                              round_trip=policy is ChangePolicy.ROUND_TRIP and not confirmed)
                 if (command.mutates and policy is ChangePolicy.ROUND_TRIP and not confirmed
                         and not command.previews):
                     return await _round_trip(ctx, arguments)

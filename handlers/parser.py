@@ -20,6 +20,14 @@ _OPEN_QUOTE = "\ue000"
 
 
 @dataclass(frozen=True)
+class Submission:
+    """A form sent back: its token and what was filled in, field by field."""
+
+    token: str
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Invocation:
     """One line, parsed once: every later step (routing, transactions, replies) reads this."""
 
@@ -29,6 +37,7 @@ class Invocation:
     line: str  # the whole line, tidied
     card: bool = False  # looks like a card number: refused, and nothing of it is kept
     command: Command | None = field(default=None, repr=False)  # resolved for one front door
+    form: Submission | None = None  # a form sent back: run with its values instead of words
 
     @classmethod
     def parse(cls, line: str) -> Invocation:

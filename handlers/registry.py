@@ -86,6 +86,10 @@ class Command:
     # What customers do with it: the handler's module (orders, documents, sign_in, ...).
     # Front doors that group commands (Discord's subcommand groups) group by it.
     capability: str = ""
+    # Saves a form (handlers/forms.py) rather than being typed: the line that opens the form
+    # ("billing edit"). Such a command is listed nowhere and no typed line runs it; its
+    # arguments are the form's fields, each titled with its label.
+    form: str | None = None
 
     def __post_init__(self) -> None:
         if self.mutates and self.reads_only:
@@ -154,8 +158,18 @@ class Registry:
         return command
 
     def get(self, word: str) -> Command | None:
+        """The command a typed word names (a form's command is never typed)."""
         word = word.lower()
-        return self._commands.get(self._aliases.get(word, word))
+        command = self._commands.get(self._aliases.get(word, word))
+        return command if command is not None and command.form is None else None
+
+    def named(self, name: str) -> Command | None:
+        """Any command by its own name: what a stored confirmation or a form sent back runs."""
+        return self._commands.get(name)
+
+    def opens_form(self, command: Command) -> bool:
+        """Whether the command may answer with a form: some form is opened by a line of it."""
+        return any(c.form is not None and c.form.split()[0] == command.name for c in self._commands.values())
 
     def offered(self, word: str, platform: str) -> Command | None:
         """The command a word names on a front door, if that door offers it."""
@@ -168,7 +182,8 @@ class Registry:
         return parsed.resolved(self.offered(parsed.word, platform) if parsed.word else None)
 
     def commands(self, platform: str | None = None) -> list[Command]:
-        return [c for c in self._commands.values() if platform is None or c.offered_on(platform)]
+        return [c for c in self._commands.values()
+                if c.form is None and (platform is None or c.offered_on(platform))]
 
     def suggestions(self, word: str, platform: str | None = None) -> list[str]:
         words: dict[str, str] = {}
@@ -186,7 +201,8 @@ def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             access: Access = Access.CUSTOMER, mutates: bool = False, reads_only: bool = False,
             previews: bool = False, slow: bool = False,
             examples: tuple[str, ...] = (), platforms: tuple[str, ...] | None = None,
-            elsewhere: str | None = None, registry: Registry = REGISTRY) -> Callable[[Handler], Handler]:
+            elsewhere: str | None = None, form: str | None = None,
+            registry: Registry = REGISTRY) -> Callable[[Handler], Handler]:
     """Register a handler `async def run(ctx: Context, args: SomeArguments) -> Reply`."""
 
     def register(function: Handler) -> Handler:
@@ -201,6 +217,7 @@ def command(name: str, *, summary: str, aliases: tuple[str, ...] = (),
             examples=examples,
             details=inspect.cleandoc(function.__doc__) if function.__doc__ else None,
             platforms=platforms, elsewhere=elsewhere, capability=function.__module__.rpartition(".")[2],
+            form=form,
         ))
         return function
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 
@@ -79,6 +79,52 @@ class Confirmation:
         return answer_line(self.code, accept=True)
 
 
+TEXT, LINES, EMAIL, COUNTRY, CHOICE = "text", "lines", "email", "country", "choice"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One thing to fill in. `value` is what it holds now (several lines joined by line
+    breaks, for LINES); `error` what is wrong with what was sent, in words."""
+
+    name: str  # the key its value is sent back under
+    label: str
+    kind: str = TEXT  # TEXT, LINES (several lines), EMAIL, COUNTRY (a name or code), CHOICE
+    required: bool = False
+    value: str = ""
+    choices: tuple[str, ...] = ()
+    error: str | None = None
+    hint: str | None = None  # an example, shown where the door has room (a placeholder)
+    max_length: int | None = None
+    group: str | None = None  # fields of a group stay together where a door splits a form
+
+
+@dataclass(frozen=True)
+class Form:
+    """Fields to fill in and send back, as a whole. `token` says whose form it is and what
+    saves it (signed, expiring; see handlers/forms.py); `reopen` is the line that shows the
+    form anew, with what is stored now."""
+
+    title: str
+    token: str
+    fields: tuple[FormField, ...]
+    reopen: str
+    intro: str | None = None
+    submit_label: str = "Save"
+
+    def field(self, name: str) -> FormField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {f.name: f.error for f in self.fields if f.error}
+
+    def filled(self, values: dict[str, str]) -> Form:
+        """The same form holding `values` where they are given (what was sent, to edit again)."""
+        return replace(self, fields=tuple(replace(f, value=values[f.name]) if f.name in values else f
+                                          for f in self.fields))
+
+
 @dataclass
 class Reply:
     title: str | None = None
@@ -89,6 +135,7 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     choices: list[Choice] = field(default_factory=list)
     confirmation: Confirmation | None = None
+    form: Form | None = None  # fields to fill in: a modal in chat, prompts, lines by email
     private: bool = True
     ok: bool = True
     timezone: str | None = None  # the customer's, for deadlines shown as text (UTC when unknown)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from html import escape
 
 from core.kernel.formatting import moment
+from handlers.forms import lines as form_lines
 from handlers.reply import Reply, Table
 
 CODE_SPAN = re.compile(r"`([^`]+)`")
@@ -51,17 +52,24 @@ def action_lines(table: Table) -> list[str]:
                                for _, action in acted)]
 
 
-def reply_text(reply: Reply, *, confirm_hint: str | None = None,
+FORM_HINT = "Send these lines back with what you want changed (lines you leave out stay as they are):"
+
+
+def reply_text(reply: Reply, *, confirm_hint: str | None = None, form_hint: str | None = None,
                saved: Sequence[object] = ()) -> str:
     """Everything the reply says. `confirm_hint` replaces the default "send `confirm CODE`"
-    line ("" leaves it out, for a door that asks itself); `saved` lists where attachments went."""
+    line ("" leaves it out, for a door that asks itself); `form_hint` the line above a form's
+    `Label: value` lines ("" leaves the form out, for a door that asks for each field itself);
+    `saved` lists where attachments went."""
     lines: list[str] = []
     if reply.title:
         lines += [reply.title, "=" * len(reply.title)]
     lines += reply.paragraphs
     if reply.fields:
         width = max(len(f.name) for f in reply.fields)
-        lines += [f"{f.name.ljust(width)}  {f.value}" for f in reply.fields]
+        for item in reply.fields:
+            first, *more = item.value.split("\n") or [""]
+            lines += [f"{item.name.ljust(width)}  {first}", *(" " * (width + 2) + line for line in more)]
     for table in reply.tables:
         lines += ["", *table_lines(table), *action_lines(table)]
     for link in reply.links:
@@ -73,6 +81,8 @@ def reply_text(reply: Reply, *, confirm_hint: str | None = None,
         lines += ["", "Attached: " + ", ".join(a.filename for a in reply.attachments)]
     if reply.choices:
         lines += ["", "Next:", *(f"  {c.command}   ({c.label})" for c in reply.choices)]
+    if reply.form and form_hint != "":
+        lines += ["", form_hint or FORM_HINT, "", *form_lines(reply.form)]
     if reply.confirmation:
         hint = confirm_hint if confirm_hint is not None else (
             f"To go ahead, send `{reply.confirmation.typed}` (valid until "

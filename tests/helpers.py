@@ -10,11 +10,14 @@ from email.message import EmailMessage
 from email.policy import default
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.billing.tax_ids import fits
 from core.identity.customers import by_email
 from core.kernel.events import Event, decode
 from core.kernel.portal import Portal
-from core.models import DomainEvent, OutboundMail
+from core.models import BillingDetails, DomainEvent, OutboundMail, TaxId
+from core.models.billing_details import DOES_NOT_FIT, NOT_VERIFIED
 from core.models.events import DELIVERED
 from handlers.context import Caller
 from handlers.registry import REGISTRY
@@ -89,3 +92,15 @@ def throwaway_commands() -> Iterator[None]:
         yield
     finally:
         REGISTRY._commands, REGISTRY._aliases = commands, aliases
+
+
+async def bill_to(session: AsyncSession, customer_id: int, *, address: tuple[str, ...] = (),
+                  tax_ids: tuple[str, ...] = (), **fields: str) -> None:
+    """Give a customer billing details as stored (name, company, postal_code, city, region,
+    country) and tax IDs, each in the state checking them against the country gives."""
+    country = fields.get("country")
+    session.add(BillingDetails(customer_id=customer_id, address_lines=list(address), **fields))
+    for value in tax_ids:
+        compact = "".join(ch for ch in value.upper() if ch.isalnum())
+        session.add(TaxId(customer_id=customer_id, type="eu_vat", country=country, value=compact,
+                          state=NOT_VERIFIED if fits(compact, country) else DOES_NOT_FIT))

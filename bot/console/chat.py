@@ -13,7 +13,7 @@ from bot.console.render import render, save_attachments
 from core.kernel.portal import Portal
 from handlers.callers import caller_for, operator_as
 from handlers.context import Caller
-from handlers.reply import Reply, answer_line
+from handlers.reply import LINES, Form, Reply, answer_line
 
 
 class ConsoleSession:
@@ -28,6 +28,8 @@ class ConsoleSession:
         reply = await self.dispatcher.handle_line(self.caller, line)
         saved = save_attachments(reply, self.downloads_dir) if reply.attachments else None
         print(render(reply, saved, prompt_for_confirmation=interactive))
+        if interactive and reply.form:
+            reply = await self.fill(reply.form)
         if interactive and reply.confirmation:
             answer = await _ask(f"{reply.confirmation.summary}. Go ahead? [y/N] ")
             accept = answer.strip().lower() in ("y", "yes")
@@ -37,6 +39,45 @@ class ConsoleSession:
         return reply
 
 
+    async def fill(self, form: Form) -> Reply:
+        """Ask for each field in turn (Enter keeps what it holds, `-` empties it), send the
+        form, and ask again for the fields that were wrong until it is saved or given up on
+        (an end of input: Ctrl-D)."""
+        print(FIELD_HELP)
+        values: dict[str, str] = {}
+        asked = list(form.fields)
+        while True:
+            for item in asked:
+                current = values.get(item.name, item.value)
+                shown = current.replace("\n", LINE_SEPARATOR)
+                answer = await _answer(f"{item.label}{' (required)' if item.required else ''}"
+                                       f"{f' [{shown}]' if shown else ''}: ")
+                if answer is None:
+                    reply = Reply.text("Nothing was changed.")
+                    print(render(reply))
+                    return reply
+                typed = answer.strip()
+                values[item.name] = current if not typed else "" if typed == "-" else (
+                    typed.replace(LINE_SEPARATOR.strip(), "\n") if item.kind == LINES else typed)
+            reply = await self.dispatcher.handle(self.caller, self.dispatcher.submission(form.token, values))
+            print(render(reply, prompt_for_confirmation=True))
+            if reply.ok or reply.form is None or not reply.form.errors:
+                return reply
+            form = reply.form
+            asked = [item for item in form.fields if item.error]
+
+
+async def _answer(prompt: str) -> str | None:
+    """The line typed in answer, or None at the end of input (Ctrl-D)."""
+    try:
+        line = await _ask(prompt)
+    except (EOFError, KeyboardInterrupt):
+        return None
+    if not sys.stdin.isatty() and not line:
+        return None
+    return line.rstrip("\r\n")
+
+
 async def _ask(prompt: str) -> str:
     if sys.stdin.isatty():
         from prompt_toolkit import PromptSession
@@ -44,6 +85,11 @@ async def _ask(prompt: str) -> str:
         return await PromptSession().prompt_async(prompt)
     print(prompt, end="", flush=True)
     return sys.stdin.readline()
+
+
+LINE_SEPARATOR = " / "  # several lines typed on one (an address)
+FIELD_HELP = (f"Press Enter to keep what a field holds, type - to empty it; separate lines with "
+              f"'{LINE_SEPARATOR.strip()}'. Ctrl-D gives up.")
 
 
 async def console_caller(portal: Portal, as_email: str | None) -> Caller:

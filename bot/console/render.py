@@ -18,7 +18,11 @@ def save_attachments(reply: Reply, folder: Path) -> list[Path]:
     return paths
 
 
+FORM_HINT = "To fill it in, run `shopkeep chat` (without -c) and send the same command. It holds:"
+
+
 def render(reply: Reply, saved: list[Path] | None = None, *, prompt_for_confirmation: bool = False
            ) -> str:
-    # The y/N prompt asks itself, so the text does not also say how to confirm.
-    return reply_text(reply, saved=saved or (), confirm_hint="" if prompt_for_confirmation else None)
+    # The prompts ask themselves (y/N, a question a field), so the text does not also say how.
+    return reply_text(reply, saved=saved or (), confirm_hint="" if prompt_for_confirmation else None,
+                      form_hint="" if prompt_for_confirmation else FORM_HINT)

@@ -38,6 +38,7 @@ GROUP_NAMES = {
     "licenses": "license-keys",
     "seats": "team-seats",
     "subscriptions": "memberships",
+    "billing": "billing-details",
 }
 
 # The ways in that invite emails and help texts name (`/shop login`) stay direct however many

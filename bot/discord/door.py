@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import discord
@@ -15,12 +15,24 @@ from discord.gateway import DiscordWebSocket
 
 from bot import bootstrap
 from bot.discord.commands import build_group
-from bot.discord.render import CANCEL, CONFIRM, RUN, render
+from bot.discord.render import (
+    CANCEL,
+    CONFIRM,
+    FORM,
+    RUN,
+    STEP,
+    DiscordMessage,
+    continue_button,
+    modal,
+    render,
+    sent_lines,
+    steps,
+)
 from core.kernel.background import poll
 from core.kernel.events import RenewalPaymentFailed
 from core.kernel.portal import Portal
 from core.orders import discord_roles
-from handlers import notices
+from handlers import forms, notices
 from handlers.callers import caller_for
 from handlers.context import Caller, DoorAbilities
 from handlers.dispatcher import Dispatcher
@@ -32,6 +44,10 @@ log = logging.getLogger("shopkeep.discord")
 DM_CLOSED = 50007  # "Cannot send messages to this user": the member closed their DMs
 # Domain events sync the members concerned at once; the reconcile only repairs drift.
 RECONCILE_INTERVAL = 300.0
+# A form opens as a modal, which must be the first answer to an interaction: a command that may
+# answer with one runs before answering, for at most this long (Discord waits three seconds);
+# past it the answer is deferred, and the form comes as a message with a button that opens it.
+FORM_BUDGET = 1.5
 
 
 class DiscordDoor:
@@ -52,6 +68,7 @@ class DiscordDoor:
                               guild=discord.Object(self.guild_id) if self.guild_id else None)
         self.client.event(self.on_interaction)
         self._tasks: list[asyncio.Task[Any]] = []
+        self.form_budget = FORM_BUDGET
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -79,16 +96,66 @@ class DiscordDoor:
                                 abilities=DoorAbilities(create_invite=self.create_invite))
 
     async def run(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
+        line = " ".join([command.name, *(str(v) for v in values.values())])
+
+        async def answer() -> Reply:
+            return await self.dispatcher.run(await self.caller(interaction.user), command, values,
+                                             line=line)
+
+        if self.dispatcher.registry.opens_form(command):
+            await self.open_or_answer(interaction, answer())
+            return
         # Acknowledge before any work: Discord's three seconds then hold however busy the
         # database is or however long a PDF takes; the answer follows as a private followup.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        caller = await self.caller(interaction.user)
-        line = " ".join([command.name, *(str(v) for v in values.values())])
-        reply = await self.dispatcher.run(caller, command, values, line=line)
+        await self.send(interaction, await answer())
+
+    async def open_or_answer(self, interaction: discord.Interaction, work: Coroutine[Any, Any, Reply],
+                             *, step: int = 1, sent: str = "") -> None:
+        """Answer with the reply's form as a modal (at `step`, holding what `sent` says was sent
+        before) when it comes within the budget; otherwise, or without a form, as a message."""
+        task = asyncio.ensure_future(work)
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), self.form_budget)
+        except TimeoutError:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await self.send(interaction, await task)
+            return
+        if reply.ok and reply.form is not None:
+            form = reply.form
+            saver = self.dispatcher.form_of(form.token) if sent else None
+            if saver is not None:
+                form = form.filled(forms.read_lines(saver, sent))
+            await interaction.response.send_modal(modal(form, step))
+            return
         await self.send(interaction, reply)
 
-    async def send(self, interaction: discord.Interaction, reply: Reply) -> None:
+    async def submitted(self, interaction: discord.Interaction, custom_id: str) -> None:
+        """A modal sent back: save that step; a next step opens from a Continue button (a
+        submit cannot answer with another modal), what was wrong comes with Edit again."""
+        number, _, token = custom_id.removeprefix(FORM).partition(":")
+        step = int(number) if number.isdigit() else 1
+        values = {str(part.get("custom_id")): str(part.get("value") or "")
+                  for row in (interaction.data or {}).get("components", [])  # type: ignore[attr-defined]
+                  for part in row.get("components", [])}
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        caller = await self.caller(interaction.user)
+        reply = await self.dispatcher.handle(caller, self.dispatcher.submission(token, values))
+        saver = self.dispatcher.form_of(token)
+        pages = steps(forms.fields(saver)) if saver is not None and reply.ok else []
+        if saver is None or not reply.ok or step >= len(pages):
+            await self.send(interaction, reply)
+            return
+        following = ", ".join(item.label for item in pages[step])
+        reply.paragraphs.insert(0, f"Step {step} of {len(pages)} saved. Continue with: {following}.")
         message = render(reply)
+        message.view = continue_button(message.view, step + 1, saver.form or "")
+        await self.send_message(interaction, message)
+
+    async def send(self, interaction: discord.Interaction, reply: Reply) -> None:
+        await self.send_message(interaction, render(reply))
+
+    async def send_message(self, interaction: discord.Interaction, message: DiscordMessage) -> None:
         kwargs: dict[str, Any] = {"embeds": message.embeds, "files": message.files, "ephemeral": True}
         if message.view is not None:
             kwargs["view"] = message.view
@@ -102,11 +169,26 @@ class DiscordDoor:
         return await suggest(self.portal, await self.caller(interaction.user), source, typed)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Buttons carry what they do in their custom id, so they work after a restart."""
+        """Buttons and modals carry what they do in their custom id, so they work after a restart."""
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(FORM):
+            await self.submitted(interaction, custom_id)
+            return
         if interaction.type is not discord.InteractionType.component:
             return
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
-        if not custom_id.startswith((CONFIRM, CANCEL, RUN)):
+        if not custom_id.startswith((CONFIRM, CANCEL, RUN, STEP)):
+            return
+        step, sent, line = 1, "", custom_id.removeprefix(RUN)
+        if custom_id.startswith(STEP):  # Continue, Edit again, Open the form: a modal at once
+            number, _, line = custom_id.removeprefix(STEP).partition(":")
+            step, sent = (int(number) if number.isdigit() else 1), sent_lines(interaction.message)
+        command = self.dispatcher.invocation(line, "discord").command
+        if custom_id.startswith(STEP) or (custom_id.startswith(RUN) and command is not None
+                                          and self.dispatcher.registry.opens_form(command)):
+            async def answer() -> Reply:
+                return await self.dispatcher.handle_line(await self.caller(interaction.user), line)
+
+            await self.open_or_answer(interaction, answer(), step=step, sent=sent)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         caller = await self.caller(interaction.user)

@@ -50,6 +50,10 @@ def _confirm_hint(portal: Portal, reply: Reply) -> str | None:
             f"It expires {moment(reply.confirmation.expires_at, reply.timezone)}.")
 
 
+FORM_HINT = ("Reply with these lines, changed where you want (keep the Form line). A line you "
+             "leave out stays as it is; one with nothing after its colon is emptied.")
+
+
 def compose(portal: Portal, original: EmailMessage, to: str, answer: Answer) -> EmailMessage:
     subject = " ".join(header_text(original, "Subject").split())
     if not subject or looks_like_card_number(subject):
@@ -61,9 +65,9 @@ def compose(portal: Portal, original: EmailMessage, to: str, answer: Answer) -> 
         html_parts.append(f"<p>{escape(answer.notice)}</p>")
     for line, reply in answer.sections:
         hint = _confirm_hint(portal, reply)
-        text_parts.append(f"> {line}\n\n{reply_text(reply, confirm_hint=hint)}")
+        text_parts.append(f"> {line}\n\n{reply_text(reply, confirm_hint=hint, form_hint=FORM_HINT)}")
         html_parts.append(f"<p style='color:#6b7280;margin:18px 0 0'>&gt; {escape(line)}</p>"
-                          + reply_html(reply, confirm_hint=hint))
+                          + reply_html(reply, confirm_hint=hint, form_hint=FORM_HINT))
     if answer.suggested:
         width = max(len(choice.command) for choice in answer.suggested)
         text_parts.append(QUESTION + "\n\n" + "\n".join(

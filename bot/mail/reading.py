@@ -17,6 +17,7 @@ from mailparser_reply.parser import EmailMessage as ReplyFragments
 from pydantic import ValidationError
 
 from bot.mail.headers import header_text
+from handlers import forms
 from handlers.parser import Invocation
 
 # Reply and forward prefixes in the languages customers commonly write in, and [list tags].
@@ -172,6 +173,15 @@ def is_subject_command(invocation: Invocation) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def form_reply(message: EmailMessage) -> tuple[str, str, str] | None:
+    """(the form's token, the newest reply's text, the whole text) of a message that sends a
+    form back: one with a `Form: <token>` line, above the quoted message or within it."""
+    whole = body_text(message).replace("\r\n", "\n")[:READ_AT_MOST]
+    newest = latest_reply(whole)
+    token = forms.token_in(newest) or forms.token_in(whole)
+    return (token, newest, whole) if token else None
 
 
 def read_commands(message: EmailMessage, *, parse: Callable[[str], Invocation],

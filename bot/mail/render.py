@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from core.kernel.formatting import moment
+from handlers.forms import lines as form_lines
 from handlers.reply import Choice, Reply
 from handlers.text import html_inline
 
@@ -17,7 +18,7 @@ def _send(action: Choice | None) -> str:
     return f"<code>{escape(action.command)}</code> ({escape(action.label)})" if action else ""
 
 
-def reply_html(reply: Reply, *, confirm_hint: str | None = None) -> str:
+def reply_html(reply: Reply, *, confirm_hint: str | None = None, form_hint: str | None = None) -> str:
     parts: list[str] = []
     if reply.title:
         parts.append(f"<h3 style='margin:16px 0 6px'>{escape(reply.title)}</h3>")
@@ -54,6 +55,10 @@ def reply_html(reply: Reply, *, confirm_hint: str | None = None) -> str:
     if reply.choices:
         parts.append("<p>You can also send: " + "; ".join(
             f"<code>{escape(c.command)}</code> ({escape(c.label)})" for c in reply.choices) + "</p>")
+    if reply.form:
+        # The lines to send back, as they are to be written: a plain-text reply quotes them.
+        parts.append(f"<p>{escape(form_hint or '')}</p><pre style='padding:8px;background:#f3f4f6'>"
+                     + escape("\n".join(form_lines(reply.form))) + "</pre>")
     if reply.confirmation and confirm_hint:
         parts.append(f"<p style='padding:8px;background:#fef3c7'>{html_inline(confirm_hint)}</p>")
     return "\n".join(parts)

@@ -21,12 +21,13 @@ from bot.mail.policy import (
     token_from_recipients,
     trusted_authentication,
 )
-from bot.mail.reading import MailCommands, read_commands
+from bot.mail.reading import MailCommands, form_reply, read_commands
 from core.kernel.background import poll
 from core.kernel.portal import Portal
 from core.mail import inbox, outbox
 from core.mail.composing import LOOP_HEADER
 from core.models import InboundMail
+from handlers import forms
 from handlers.callers import caller_in
 from handlers.context import Caller
 from handlers.dispatcher import ChangePolicy, Dispatcher, Run
@@ -136,12 +137,29 @@ class MailWorker:
             # A reply to a confirmation request: that, and nothing quoted in it, is the command.
             reading.invocations = [self._invocation(answer_line(reading.token, accept=True))]
             return reading
+        form = self._form(message)
+        if form is not None:
+            # A form sent back is read as that form, every line of it: the line limit is for
+            # commands.
+            reading.invocations = [form]
+            return reading
         reading.commands = read_commands(message, parse=self._invocation,
                                          elsewhere=self._offered_elsewhere,
                                          max_lines=settings.mail_max_lines)
         # A mail with no command runs nothing: it is answered as a question.
         reading.invocations = reading.commands.commands
         return reading
+
+    def _form(self, message: EmailMessage) -> Invocation | None:
+        """A reply carrying a form's token: its `Label: value` lines, those the customer wrote
+        above the quoted form, or (when they filled it in where it was quoted) the quoted ones."""
+        found = form_reply(message)
+        if found is None:
+            return None
+        token, newest, whole = found
+        command = self.dispatcher.form_of(token)
+        values = (forms.read_lines(command, newest) or forms.read_lines(command, whole)) if command else {}
+        return self.dispatcher.submission(token, values)
 
     def _invocation(self, line: str) -> Invocation:
         return self.dispatcher.invocation(line, PLATFORM)
@@ -187,6 +205,8 @@ class MailWorker:
         # The token is not repeated: the answer says "confirm", as the customer never typed it.
         shown = ["confirm"] if reading.token else [invocation.shown for invocation in reading.invocations]
         answer.sections.extend(zip(shown, replies, strict=True))
+        if any(invocation.form for invocation in reading.invocations):
+            return  # a form sent back: nothing else in it was read
         if not reading.token and reading.commands.question:
             self._answer_question(reading.commands, answer)
             return

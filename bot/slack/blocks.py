@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from handlers.reply import Confirmation, Field, Link, Reply, Table
+from handlers.reply import LINES, Confirmation, Field, Form, Link, Reply, Table
 from handlers.text import table_lines
 
 Block = dict[str, Any]
@@ -32,6 +32,13 @@ BUTTONS_PER_ACTIONS = 25
 CONTEXT_ELEMENTS = 10
 CONFIRM_TEXT_LIMIT = 300
 FALLBACK_LIMIT = 300
+
+VIEW_TITLE_LIMIT = 24  # a modal's title and its buttons
+INPUT_LABEL_LIMIT, INPUT_HINT_LIMIT, PLACEHOLDER_LIMIT, INPUT_VALUE_LIMIT = 2000, 2000, 150, 3000
+METADATA_LIMIT = 3000
+# A form's modal: its callback_id; each field an input block named by the field, its element's
+# action_id INPUT.
+FORM_CALLBACK, INPUT = "shopkeep.form", "value"
 
 # Every interactive element shopkeep renders has an action_id `shopkeep.<kind>.<n>`.
 ACTION_PREFIX = "shopkeep"
@@ -259,7 +266,36 @@ class BlockKit:
             for index, choice in enumerate(reply.choices)
             if len(choice.command) <= BUTTON_VALUE_LIMIT
         ]
+        if reply.form is not None:
+            # Where the form could not open as a modal: a click brings a new trigger to open it.
+            buttons.append({"type": "button", "action_id": f"{ACTION_PREFIX}.{RUN}.form",
+                            "style": "primary", "value": reply.form.reopen,
+                            "text": plain("Edit again" if reply.form.errors else "Open the form",
+                                          BUTTON_TEXT_LIMIT)})
         return list(_actions(buttons))
+
+    # ------------------------------------------------------------------ forms
+
+    def modal(self, form: Form, private_metadata: str) -> dict[str, Any]:
+        """A views.open view: an input block a field, named by the field."""
+        blocks: list[Block] = []
+        if form.intro:
+            blocks.append(self._section(escape(self.commands_in(form.intro))))
+        for item in form.fields:
+            limit = min(item.max_length or INPUT_VALUE_LIMIT, INPUT_VALUE_LIMIT)
+            element: dict[str, Any] = {"type": "plain_text_input", "action_id": INPUT,
+                                       "multiline": item.kind == LINES, "max_length": limit}
+            if item.value:
+                element["initial_value"] = item.value[:INPUT_VALUE_LIMIT]
+            block: Block = {"type": "input", "block_id": item.name, "optional": not item.required,
+                            "label": plain(item.label, INPUT_LABEL_LIMIT), "element": element}
+            if item.hint:
+                block["hint"] = plain(item.hint, INPUT_HINT_LIMIT)
+            blocks.append(block)
+        return {"type": "modal", "callback_id": FORM_CALLBACK, "private_metadata": private_metadata,
+                "title": plain(form.title, VIEW_TITLE_LIMIT),
+                "submit": plain(form.submit_label, VIEW_TITLE_LIMIT),
+                "close": plain("Cancel", VIEW_TITLE_LIMIT), "blocks": blocks[:HOME_BLOCKS]}
 
     def _confirmation(self, confirmation: Confirmation) -> list[Block]:
         summary = escape(self.commands_in(confirmation.summary))

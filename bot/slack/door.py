@@ -9,6 +9,7 @@ commands and clicks, event_id for events), claimed in the database when the work
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -23,7 +24,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import bootstrap
-from bot.slack.blocks import ACTION_PATTERN, CANCEL, CONFIRM, LINK, RUN, BlockKit, action_kind
+from bot.slack.blocks import (
+    ACTION_PATTERN,
+    CANCEL,
+    CONFIRM,
+    FORM_CALLBACK,
+    INPUT,
+    LINK,
+    METADATA_LIMIT,
+    RUN,
+    BlockKit,
+    action_kind,
+)
 from bot.slack.identity import BotIdentity, StoredBotAuthorize
 from bot.slack.pacing import AckFirst
 from bot.slack.stores import PLATFORM, DeliveryLog, SqlInstallationStore, SqlOAuthStateStore
@@ -37,7 +49,7 @@ from handlers.commands import overview
 from handlers.context import Caller
 from handlers.dispatcher import Dispatcher
 from handlers.parser import Invocation, mentioned_users, replace_mentions
-from handlers.reply import Choice, Reply, answer_line
+from handlers.reply import Choice, Form, Reply, answer_line
 
 log = logging.getLogger("shopkeep.slack")
 
@@ -46,6 +58,11 @@ BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.em
 WORKING = "Working on it…"
 FAILED = "Something went wrong on our side and nothing was changed. Please try again in a moment."
 SHUTDOWN_GRACE = 10.0  # seconds answers already acknowledged get to finish on shutdown
+# A modal's submit is answered with its field errors, so it is saved before the acknowledgement,
+# for at most this long (Slack waits three seconds); past it the modal closes and the answer,
+# errors too, follows as a message.
+SUBMIT_BUDGET = 2.0
+ERROR_LIMIT = 300
 
 
 @dataclass
@@ -59,6 +76,7 @@ class Origin:
     response_url: str | None = None
     delivery_id: str | None = None  # Slack's id for this request, to spot redeliveries
     replace_original: bool = False
+    trigger_id: str | None = None  # opens a modal, for three seconds
 
     @property
     def account_id(self) -> str:
@@ -175,6 +193,7 @@ class SlackDoor:
         app = self.app
         app.command(self.portal.settings.slack_command)(self._on_command)
         app.action(ACTION_PATTERN)(self._on_action)
+        app.view_submission(FORM_CALLBACK)(self._on_form)
         app.event("app_home_opened")(self._on_home_opened)
         app.event("app_uninstalled")(self._on_uninstalled)
         app.event("tokens_revoked")(self._on_tokens_revoked)
@@ -202,6 +221,67 @@ class SlackDoor:
         # A settled confirmation replaces its buttons, so the message no longer invites a click.
         origin.replace_original = kind in (CONFIRM, CANCEL)
         self.spawn(self._run(origin, self._invocation(line)))
+
+    async def _on_form(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                       context: AsyncBoltContext) -> None:
+        """A form's modal sent back: saved before the acknowledgement, so what is wrong shows
+        beside its field (response_action errors) and the modal stays open to fix it."""
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        values = {block_id: str((inputs.get(INPUT) or {}).get("value") or "")
+                  for block_id, inputs in ((view.get("state") or {}).get("values") or {}).items()}
+        origin = self._origin(context, body, delivery_id=None)
+        # The answer goes where the form was asked for, if it is the same person sending it.
+        opener = meta.get("account")
+        origin.response_url = meta.get("response_url") if opener == origin.account_id else None
+        work = asyncio.ensure_future(self._submit(origin, str(meta.get("token") or ""), values))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(work), SUBMIT_BUDGET)
+        except TimeoutError:
+            await ack()
+            self.spawn(self._deliver_when_done(origin, work))
+            return
+        except Exception:
+            log.exception("Slack: saving a form for %s failed", origin.account_id)
+            await ack()
+            self.spawn(self._deliver(origin, Reply.error(FAILED), quiet=True))
+            return
+        errors = reply.form.errors if reply.form is not None and not reply.ok else {}
+        if errors:
+            await ack(response_action="errors",
+                      errors={name: message[:ERROR_LIMIT] for name, message in errors.items()})
+            return
+        await ack()
+        self.spawn(self._deliver(origin, reply, quiet=True))
+
+    async def _submit(self, origin: Origin, token: str, values: dict[str, str]) -> Reply:
+        caller = await self._caller(origin)
+        return await self.dispatcher.handle(caller, self.dispatcher.submission(token, values))
+
+    async def _deliver_when_done(self, origin: Origin, work: asyncio.Future[Reply]) -> None:
+        try:
+            reply = await work
+        except Exception:
+            log.exception("Slack: saving a form for %s failed", origin.account_id)
+            reply = Reply.error(FAILED)
+        await self._deliver(origin, reply, quiet=True)
+
+    async def _open_form(self, origin: Origin, form: Form) -> bool:
+        """Open the form as a modal with the request's trigger (valid three seconds)."""
+        if not origin.trigger_id:
+            return False
+        meta = json.dumps({"token": form.token, "account": origin.account_id,
+                           "response_url": origin.response_url})
+        if len(meta) > METADATA_LIMIT:
+            meta = json.dumps({"token": form.token, "account": origin.account_id})
+        try:
+            await origin.client.views_open(trigger_id=origin.trigger_id, view=self.render.modal(form, meta))
+        except SlackApiError as exc:
+            log.info("Slack: views.open for %s: %s", origin.account_id, exc.response.get("error"))
+            return False
+        return True
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any],
                               context: AsyncBoltContext) -> None:
@@ -321,8 +401,11 @@ class SlackDoor:
         return str(email)
 
     async def _deliver(self, origin: Origin, reply: Reply, *, quiet: bool = False) -> None:
-        """Files to the user's DM first, then the answer where the request came from."""
+        """Files to the user's DM first, then the answer where the request came from. A form
+        opens as a modal; where it cannot, it comes as a message with a button that opens it."""
         try:
+            if reply.ok and reply.form is not None and await self._open_form(origin, reply.form):
+                return
             if reply.attachments:
                 await self._send_files(origin, reply)
             message = self.render.message(reply, replace_original=origin.replace_original)
@@ -418,6 +501,7 @@ class SlackDoor:
             user_name=body.get("user_name") or user.get("username") or user.get("name"),
             response_url=context.response_url,
             delivery_id=str(delivery_id) if delivery_id else None,
+            trigger_id=str(body["trigger_id"]) if body.get("trigger_id") else None,
         )
 
 

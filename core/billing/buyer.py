@@ -1,28 +1,30 @@
 """The buyer as an invoice names them: taken from the customer's billing details at issue time
 and kept in the invoice's snapshot, so later changes never touch an issued invoice.
 
-`BuyerDetails` is what issuing needs; `from_customer` reads it from what the customer record
-holds (billing name, address lines, tax IDs). The country is the address's last line (or the
-part after its last comma) read as a country name or code, in English or the customer's
-language; billing details that keep the country apart can pass it in directly.
+`BuyerDetails` is what issuing needs; `of_customer` reads it from the billing details record
+(core/billing/details.py). A business is named by its company, with the person beside the
+address; the address is written as its country writes it, the country last. Only tax IDs that
+fit the billing country are printed and weigh in the tax treatment (the reverse charge follows
+from an EU VAT number of another member state), and a registry's "not registered" rules one out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Customer
+from core.billing import details as billing_details
+from core.billing.countries import Address, letter_lines
+from core.models import BillingDetails, Customer, TaxId
+from core.models.billing_details import NOT_VERIFIED, VERIFIED
 
-NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})  # regions, not countries
-ALSO_CALLED = {"uk": "GB", "usa": "US"}
+USED_STATES = (NOT_VERIFIED, VERIFIED)
 
 
 @dataclass(frozen=True)
-class TaxId:
+class TaxIdOnInvoice:
     type: str  # e.g. "eu_vat"
     value: str
 
@@ -33,7 +35,7 @@ class BuyerDetails:
     email: str
     address: list[str] = field(default_factory=list)
     country: str | None = None  # ISO 3166 code
-    tax_ids: list[TaxId] = field(default_factory=list)
+    tax_ids: list[TaxIdOnInvoice] = field(default_factory=list)
     locale: str = "en_US"
     timezone: str = "UTC"
 
@@ -44,40 +46,23 @@ class BuyerDetails:
                 "locale": self.locale, "timezone": self.timezone}
 
 
-def from_customer(customer: Customer) -> BuyerDetails:
-    address = [line for line in customer.billing_address or [] if line.strip()]
+def from_details(customer: Customer, details: BillingDetails | None,
+                 tax_ids: list[TaxId]) -> BuyerDetails:
+    person = (details.name if details else None) or customer.name or customer.email
+    company = details.company if details else None
+    address = Address(lines=tuple(details.address_lines or ()), postal_code=details.postal_code,
+                      city=details.city, region=details.region,
+                      country=details.country) if details else Address()
+    has_address = bool(address.lines or address.city or address.postal_code or address.country)
+    lines = letter_lines(address, name=person if company else None, locale=customer.locale) \
+        if has_address else ([person] if company else [])
     return BuyerDetails(
-        name=customer.billing_name or customer.name or customer.email, email=customer.email,
-        address=address, country=country_in(address, customer.locale),
-        tax_ids=[TaxId(str(t.get("type", "")), str(t["value"])) for t in customer.tax_ids or []
-                 if t.get("value")],
+        name=company or person, email=(details.invoice_email if details else None) or customer.email,
+        address=lines, country=details.country if details else None,
+        tax_ids=[TaxIdOnInvoice(t.type, t.value) for t in tax_ids if t.state in USED_STATES],
         locale=customer.locale, timezone=customer.timezone)
 
 
-def country_in(address: list[str], locale: str | None = None) -> str | None:
-    """The country an address ends with ("France", "Frankreich", "FR"), or None."""
-    if not address:
-        return None
-    last = address[-1].strip()
-    names = _country_names(locale or "en")
-    for candidate in (last, last.rpartition(",")[2]):
-        code = names.get(candidate.strip().rstrip(".").casefold())
-        if code is not None:
-            return code
-    return None
-
-
-@lru_cache(maxsize=32)
-def _country_names(locale: str) -> dict[str, str]:
-    names = dict(ALSO_CALLED)
-    languages = ["en"]
-    try:
-        languages.append(str(Locale.parse(locale, sep="_" if "_" in locale else "-").language))
-    except (UnknownLocaleError, ValueError, TypeError):
-        pass
-    for language in languages:
-        for code, name in Locale.parse(language).territories.items():
-            if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES:
-                names.setdefault(name.casefold(), code)
-                names.setdefault(code.casefold(), code)
-    return names
+async def of_customer(session: AsyncSession, customer: Customer) -> BuyerDetails:
+    return from_details(customer, await session.get(BillingDetails, customer.id),
+                        await billing_details.tax_ids_of(session, customer.id))

@@ -52,10 +52,6 @@ def seller(portal: Portal) -> dict[str, Any]:
     return seller_details.snapshot(portal.settings)
 
 
-def buyer(customer: Customer) -> dict[str, Any]:
-    return buyer_details.from_customer(customer).snapshot()
-
-
 async def issue_moment(session: AsyncSession, portal: Portal, kind: str) -> datetime:
     """Now, and never before the newest document of the kind: numbers follow issue dates even
     when two hosts' clocks differ. Call it holding the kind's number (its counter's lock)."""
@@ -83,13 +79,13 @@ async def issue_for_order(session: AsyncSession, portal: Portal, order: Order, *
                           buyer: BuyerDetails | None = None) -> list[Document]:
     """An invoice for the paid order and a receipt for its payment, both dated now (the supply
     date, the order's time, is kept beside it). `buyer` is who is billed, as billing details
-    say at this moment; by default read from the customer record."""
+    say at this moment; by default read from the customer's billing details."""
     items = list(await session.scalars(
         select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.id)
         .options(selectinload(OrderItem.product), selectinload(OrderItem.plan))))
     customer = await session.get(Customer, order.customer_id)
     assert customer is not None
-    details = buyer or buyer_details.from_customer(customer)
+    details = buyer or await buyer_details.of_customer(session, customer)
     store = portal.settings.store
     treatment = treatment_for(store, details.country, [tax_id.value for tax_id in details.tax_ids])
     amounts = invoice_amounts(

@@ -29,6 +29,7 @@ from core.models import (
     AccountTransfer,
     Activation,
     AuditEvent,
+    BillingDetails,
     CodeChallenge,
     Customer,
     Document,
@@ -40,6 +41,7 @@ from core.models import (
     PendingAction,
     Seat,
     Subscription,
+    TaxId,
 )
 from core.models.licenses import DISABLED, UNASSIGNED
 from core.models.mail import FAILED, QUEUED, SENDING
@@ -47,6 +49,8 @@ from core.models.orders import ACTIVE, ENDED
 
 ERASED = "(erased)"
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never a real mailbox
+# The audit actions whose details hold what the customer wrote into their billing details.
+BILLING_ACTIONS = ("billing_details_changed", "tax_id_added", "tax_id_removed", "tax_id_checked")
 CANCELED = "canceled"  # a subscription's stopped status, as core.subscriptions.state reads it
 HELD = ("pending", "claimed")
 
@@ -149,8 +153,15 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
             if mail.status not in (QUEUED, SENDING):
                 mail.raw = b""  # sent: the copy is theirs already
 
-    customer.email, customer.name, customer.billing_name = gone, None, None
-    customer.billing_address, customer.tax_ids = [], []
+    # What they wrote into their billing details, as its log kept it: which fields changed and
+    # the states of their tax IDs stay, the values go.
+    for event in await session.scalars(select(AuditEvent).where(
+            AuditEvent.customer_id == customer.id, AuditEvent.action.in_(BILLING_ACTIONS))):
+        event.details = _billing_kept(event.details)
+    # Who invoices named and their tax IDs: issued invoices keep them in their snapshots.
+    await session.execute(delete(TaxId).where(TaxId.customer_id == customer.id))
+    await session.execute(delete(BillingDetails).where(BillingDetails.customer_id == customer.id))
+    customer.email, customer.name = gone, None
     await session.flush()
     await audit.record(session, customer_id=customer.id, actor=actor, action="customer_erased",
                        documents_kept=done.documents_kept)
@@ -160,6 +171,17 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
     events.publish(session, events.AccessChanged(customer_id=customer.id))
     events.publish(session, events.CustomerErased(customer_id=customer.id))
     return done
+
+
+def _billing_kept(details: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {key: details[key] for key in ("type", "country", "state") if key in details}
+    if "changed" in details:
+        kept["changed"] = sorted(details["changed"])
+    if "tax_id" in details:
+        kept["tax_id"] = ERASED
+    if details.get("tax_ids"):
+        kept["tax_ids"] = sorted(details["tax_ids"].values())
+    return kept
 
 
 def _names(raw: bytes, addresses: list[str]) -> bool:

@@ -195,3 +195,31 @@ class CustomerErased(Event):
 
     name: ClassVar[str] = "customer_erased"
     customer_id: int
+
+
+@dataclass(frozen=True)
+class BillingDetailsChanged(Event):
+    """The customer changed who invoices name or where they go (`fields` says what); invoices
+    issued from now on carry it. A changed country re-checked the tax IDs."""
+
+    name: ClassVar[str] = "billing_details_changed"
+    customer_id: int
+    fields: list[str]
+
+
+@dataclass(frozen=True)
+class TaxIdAdded(Event):
+    """A tax ID that fits the billing country was added (`state` as checked offline)."""
+
+    name: ClassVar[str] = "tax_id_added"
+    customer_id: int
+    tax_id_id: int
+    value: str
+    state: str
+
+
+@dataclass(frozen=True)
+class TaxIdRemoved(Event):
+    name: ClassVar[str] = "tax_id_removed"
+    customer_id: int
+    value: str

@@ -3,6 +3,7 @@
 from core.models.accounts import AuditEvent, PendingAction
 from core.models.base import Base, utcnow
 from core.models.billing import Document, DocumentCounter
+from core.models.billing_details import BillingDetails, TaxId
 from core.models.catalog import Deliverable, Plan, Product
 from core.models.chat_installations import ChatDelivery, ChatInstallation, OAuthState
 from core.models.events import DomainEvent
@@ -19,6 +20,7 @@ __all__ = [
     "Activation",
     "AuditEvent",
     "Base",
+    "BillingDetails",
     "Charge",
     "ChatDelivery",
     "ChatInstallation",
@@ -46,5 +48,6 @@ __all__ = [
     "Seat",
     "Subscription",
     "SubscriptionQuote",
+    "TaxId",
     "utcnow",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, BigId, CreatedMixin, IdMixin
@@ -17,10 +17,6 @@ class Customer(IdMixin, CreatedMixin, Base):
     name: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(20), default="en_US")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    # Billing details printed on invoices (kept by the customer; snapshotted at issue time).
-    billing_name: Mapped[str | None] = mapped_column(String(200))
-    billing_address: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
-    tax_ids: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
 
     chat_links: Mapped[list[ChatLink]] = relationship(back_populates="customer")
 

@@ -2,6 +2,7 @@
 
 from handlers.commands import (
     account,
+    billing,
     community,
     confirm,
     documents,
@@ -15,5 +16,5 @@ from handlers.commands import (
     subscriptions,
 )
 
-__all__ = ["account", "community", "confirm", "documents", "help", "licenses", "orders", "overview",
-           "payment", "seats", "sign_in", "subscriptions"]
+__all__ = ["account", "billing", "community", "confirm", "documents", "help", "licenses", "orders",
+           "overview", "payment", "seats", "sign_in", "subscriptions"]

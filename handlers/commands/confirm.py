@@ -44,7 +44,7 @@ async def confirm(ctx: Context, args: ConfirmArguments) -> Reply:
         proven = mailed.email
     else:
         action = await _find(ctx, args.code)
-    target = REGISTRY.get(action.action)
+    target = REGISTRY.named(action.action)
     if target is None:
         raise NotFound("That request can no longer be carried out.")
     await confirmations.claim(ctx.session, ctx.portal, action)

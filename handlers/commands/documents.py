@@ -52,7 +52,7 @@ async def _nothing_in(ctx: Context, customer: Customer, kind: str, period: Perio
     return Reply.error(f"You have no {plural} for {period.label}. Months with {plural}: {names}.")
 
 
-@command("invoices", summary="List your invoices, newest first", aliases=("billing", "history"),
+@command("invoices", summary="List your invoices, newest first", aliases=("history",),
          examples=("invoices", "invoices 2026", "invoices last quarter", "invoices page 2"),
          reads_only=True)
 async def invoices(ctx: Context, args: ListArguments) -> Reply:

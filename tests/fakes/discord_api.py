@@ -383,6 +383,7 @@ class DeliveredInteraction:
     response_type: int | None = None  # set by the first accepted callback
     original_message_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
+    modal: dict[str, Any] | None = None  # the modal the interaction was answered with
 
 
 # ---------------------------------------------------------------------- the server
@@ -641,6 +642,10 @@ class FakeDiscord:
     def interaction_responses(self, interaction_id: int) -> list[RecordedRequest]:
         """Every callback posted for the interaction, rejected ones included (see ``.status``)."""
         return self.calls("POST", f"/interactions/{interaction_id}/")
+
+    def modal(self, interaction_id: int) -> dict[str, Any] | None:
+        """The modal the interaction was answered with, as Discord shows it, or None."""
+        return self.interactions[interaction_id].modal
 
     def followups(self, interaction_id: int) -> list[dict[str, Any]]:
         """Followup messages as stored, including one that filled a deferred original."""
@@ -928,6 +933,9 @@ class FakeDiscord:
             message = self._edit_message(interaction.original_message_id, data, call)
         elif response_type == AUTOCOMPLETE_RESULT:
             _check_choices(data.get("choices"))
+        elif response_type == MODAL:
+            _check_modal(data)
+            interaction.modal = data
         interaction.response_type = response_type
         if request.query.get("with_response") not in ("1", "true", "True"):
             return web.Response(status=204)
@@ -1396,6 +1404,38 @@ def _check_message(body: Mapping[str, Any], files: list[Part], *, require_conten
     has_something = body.get("content") or embeds or files or body.get("components") or body.get("poll")
     if require_content and not has_something:
         raise DiscordError(400, 50006, "Cannot send an empty message")
+
+
+TEXT_INPUT = 4
+
+
+def _check_modal(data: Mapping[str, Any]) -> None:
+    """Discord's modal limits: a title, a custom id, one to five rows of one text input each."""
+    errors: dict[str, Any] = {}
+    if not str(data.get("title") or "").strip():
+        _put_error(errors, ("title",), "BASE_TYPE_REQUIRED", "This field is required")
+    _check_length(errors, ("title",), data.get("title"), 45)
+    if not data.get("custom_id"):
+        _put_error(errors, ("custom_id",), "BASE_TYPE_REQUIRED", "This field is required")
+    _check_length(errors, ("custom_id",), data.get("custom_id"), 100)
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= 5:
+        _put_error(errors, ("components",), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+    for index, row in enumerate(rows):
+        at = ("components", str(index))
+        inputs = row.get("components") or []
+        if row.get("type") != 1 or len(inputs) != 1 or inputs[0].get("type") != TEXT_INPUT:
+            _put_error(errors, at, "COMPONENT_INVALID", "A modal row holds one text input.")
+            continue
+        text_input = inputs[0]
+        _check_length(errors, (*at, "components", "0", "label"), text_input.get("label"), 45)
+        _check_length(errors, (*at, "components", "0", "custom_id"), text_input.get("custom_id"), 100)
+        _check_length(errors, (*at, "components", "0", "value"), text_input.get("value"), 4000)
+        _check_length(errors, (*at, "components", "0", "placeholder"), text_input.get("placeholder"), 100)
+        if text_input.get("style") not in (1, 2):
+            _put_error(errors, (*at, "components", "0", "style"), "BASE_TYPE_CHOICES", "Not a valid choice.")
+    if errors:
+        raise invalid_form_body(errors)
 
 
 def _check_action_rows(errors: dict[str, Any], rows: list[dict[str, Any]]) -> None:

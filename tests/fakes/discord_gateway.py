@@ -46,6 +46,7 @@ from tests.fakes.discord_api import (
     DEFAULT_GUILD_ID,
     EVERYONE_PERMISSIONS,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     FakeDiscord,
 )
 
@@ -291,6 +292,38 @@ def component_payload(
     )
     payload["message"] = message
     return payload
+
+
+def modal_submit_payload(
+    modal: Mapping[str, Any],
+    values: Mapping[str, str] | None = None,
+    *,
+    user_id: int = DEFAULT_USER_ID,
+    username: str = DEFAULT_USERNAME,
+    guild_id: int | None = DEFAULT_GUILD_ID,
+    channel_id: int | None = None,
+    locale: str = "en-US",
+    application_id: int = DEFAULT_APPLICATION_ID,
+) -> dict[str, Any]:
+    """A submit of ``modal`` (type 5), e.g. ``fake.modal(interaction_id)``: every text input
+    comes back, holding what ``values`` gives for its custom id, else what it was shown with."""
+    rows = []
+    for row in modal.get("components") or []:
+        text_input = row["components"][0]
+        value = (values or {}).get(text_input["custom_id"], text_input.get("value") or "")
+        rows.append({"type": 1, "components": [{"type": 4, "custom_id": text_input["custom_id"],
+                                                "value": value}]})
+    data = {"custom_id": modal["custom_id"], "components": rows}
+    return _interaction(
+        MODAL_SUBMIT,
+        data,
+        user_id=user_id,
+        username=username,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        locale=locale,
+        application_id=application_id,
+    )
 
 
 def dm_channel_id(user_id: int) -> int:

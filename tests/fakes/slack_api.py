@@ -152,6 +152,7 @@ class FakeSlack:
         self._grants: dict[str, OAuthGrant] = {}
         self._failures: dict[str, list[str]] = {}
         self._ids = itertools.count(1)
+        self._triggers_used: set[str] = set()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -446,8 +447,13 @@ class FakeSlack:
         return {"ok": True, "view": self._view(params, ws)}
 
     async def _views_open(self, params: dict[str, Any], ws: Workspace) -> dict[str, Any]:
-        if not params.get("trigger_id"):
+        trigger = params.get("trigger_id")
+        if not trigger:
             raise SlackError("invalid_trigger_id")
+        if trigger in self._triggers_used:  # a trigger opens one view
+            raise SlackError("expired_trigger_id")
+        _check_modal(params.get("view"))
+        self._triggers_used.add(trigger)
         return {"ok": True, "view": self._view(params, ws)}
 
     async def _users_info(self, params: dict[str, Any], ws: Workspace) -> dict[str, Any]:
@@ -596,6 +602,30 @@ class FakeSlack:
 
     def _ts(self) -> str:
         return f"1700000000.{next(self._ids):06d}"
+
+
+def _check_modal(view: Any) -> None:
+    """Slack's limits on a modal: a title and buttons of at most 24 characters, at most 100
+    blocks, private_metadata of at most 3000, input blocks with a label and an element, a submit
+    button where there are inputs."""
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        raise SlackError("invalid_arguments")
+    blocks = view.get("blocks") or []
+    texts = [view.get("title")] + [view[key] for key in ("submit", "close") if key in view]
+    if any(not isinstance(t, dict) or not 0 < len(t.get("text", "")) <= 24 for t in texts):
+        raise SlackError("invalid_arguments")
+    if len(blocks) > 100 or len(view.get("private_metadata") or "") > 3000:
+        raise SlackError("invalid_arguments")
+    inputs = [block for block in blocks if block.get("type") == "input"]
+    for block in inputs:
+        if not (block.get("label") or {}).get("text") or not isinstance(block.get("element"), dict):
+            raise SlackError("invalid_arguments")
+        if len(block.get("element", {}).get("initial_value") or "") > 3000:
+            raise SlackError("invalid_arguments")
+    if inputs and "submit" not in view:
+        raise SlackError("invalid_arguments")
+    if len({block.get("block_id") for block in inputs}) != len(inputs):
+        raise SlackError("duplicate_block_id")
 
 
 def _require_content(params: Mapping[str, Any]) -> None:

@@ -17,7 +17,7 @@ from core.identity.customers import by_email
 from core.kernel.db import Database
 from core.kernel.formatting import money
 from core.kernel.portal import Portal
-from core.models import Customer, Document
+from core.models import BillingDetails, Customer, Document
 from core.models.billing import ImmutableDocument
 from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 from handlers.dispatcher import Dispatcher
@@ -100,7 +100,9 @@ async def test_customer_details_are_snapshotted(demo_portal: Portal) -> None:
     async with demo_portal.db.unit_of_work() as session:
         alice = await by_email(session, "alice@example.com")
         assert alice is not None
-        alice.billing_address = ["New Street 1"]
+        details = await session.get(BillingDetails, alice.id)
+        assert details is not None
+        details.address_lines = ["New Street 1"]
     invoice = (await invoices_of(demo_portal, "alice@example.com"))[0]
     assert "12 Rue des Lilas" in invoice.snapshot["buyer"]["address"]
 

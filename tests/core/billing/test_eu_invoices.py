@@ -22,18 +22,23 @@ from core.orders.purchases import PurchaseItem, PurchaseRequest, record_purchase
 from handlers.dispatcher import Dispatcher
 from tests.conftest import FIXED_NOW
 from tests.core.billing.test_documents import pdf_text
-from tests.helpers import caller_for
+from tests.helpers import bill_to, caller_for
 
 SELLER = ("Shopkeep Demo Store Ltd", "12 Canal Walk", "Dublin 2, D02 XY45", "Ireland", "IE3141592S")
 
 
-async def sale(portal: Portal, email: str, name: str, address: list[str], tax_ids: list[str], *,
+async def sale(portal: Portal, email: str, name: str, address: dict[str, str], tax_ids: list[str], *,
                product: str = "pixel-studio", quantity: int = 1, time: datetime | None = None
                ) -> tuple[Document, str]:
-    """A customer with these billing details buys; their invoice and the text of its PDF."""
+    """A customer with these billing details (street, postal_code, city, country) buys; their
+    invoice and the text of its PDF."""
     async with portal.db.unit_of_work() as session:
-        session.add(Customer(email=email, name=name, billing_name=name, billing_address=address,
-                             tax_ids=[{"type": "eu_vat", "value": v} for v in tax_ids]))
+        customer = Customer(email=email, name=name)
+        session.add(customer)
+        await session.flush()
+        fields = dict(address)
+        street = fields.pop("street")
+        await bill_to(session, customer.id, name=name, address=(street,), tax_ids=tuple(tax_ids), **fields)
     async with portal.db.unit_of_work() as session:
         result = await record_purchase(session, portal, PurchaseRequest(
             email=email, external_id=f"sale-{email}", time=time,
@@ -59,8 +64,7 @@ def fields_of_article_226(invoice: Document, text: str) -> None:
 
 
 async def test_a_consumer_pays_the_sellers_vat_inside_the_price(demo_portal: Portal) -> None:
-    invoice, text = await sale(demo_portal, "nora@example.ie", "Nora Byrne", ["4 Main Street", "Galway",
-                                                                             "Ireland"], [])
+    invoice, text = await sale(demo_portal, "nora@example.ie", "Nora Byrne", {"street": "4 Main Street", "city": "Galway", "country": "IE"}, [])
     fields_of_article_226(invoice, text)
     assert (invoice.total, invoice.subtotal, invoice.tax_total) == (14900, 12114, 2786)
     assert invoice.tax_treatment == "standard" and invoice.amount_paid == 14900
@@ -75,7 +79,7 @@ async def test_a_consumer_pays_the_sellers_vat_inside_the_price(demo_portal: Por
 async def test_a_business_in_another_member_state_is_billed_under_the_reverse_charge(
         demo_portal: Portal) -> None:
     invoice, text = await sale(demo_portal, "einkauf@kraft.example.de", "Kraft Werkstatt GmbH",
-                               ["Torstraße 5", "10119 Berlin", "Germany"], ["DE123456788"], quantity=2)
+                               {"street": "Torstraße 5", "postal_code": "10119", "city": "Berlin", "country": "DE"}, ["DE123456788"], quantity=2)
     fields_of_article_226(invoice, text)
     # The whole amount paid is net; no VAT; the buyer's VAT number and the mention are printed.
     assert (invoice.total, invoice.subtotal, invoice.tax_total) == (29800, 29800, 0)
@@ -89,7 +93,7 @@ async def test_a_business_in_another_member_state_is_billed_under_the_reverse_ch
 
 async def test_a_domestic_business_pays_vat_and_both_vat_numbers_are_printed(demo_portal: Portal) -> None:
     invoice, text = await sale(demo_portal, "accounts@liffey.example.ie", "Liffey Studio Ltd",
-                               ["3 Quay Street", "Dublin 8", "Ireland"], ["IE1234567T"])
+                               {"street": "3 Quay Street", "city": "Dublin 8", "country": "IE"}, ["IE1234567T"])
     fields_of_article_226(invoice, text)
     assert (invoice.total, invoice.tax_total, invoice.tax_treatment) == (14900, 2786, "standard")
     for expected in ("Liffey Studio Ltd", "3 Quay Street", "VAT number: IE1234567T", "VAT number: IE3141592S",
@@ -99,7 +103,7 @@ async def test_a_domestic_business_pays_vat_and_both_vat_numbers_are_printed(dem
 
 
 async def test_a_vat_number_of_another_country_does_not_make_a_reverse_charge(demo_portal: Portal) -> None:
-    invoice, text = await sale(demo_portal, "mixup@example.de", "Mixup GmbH", ["Berlin", "Germany"],
+    invoice, text = await sale(demo_portal, "mixup@example.de", "Mixup GmbH", {"street": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin", "country": "DE"},
                                ["FR40303265045"])
     assert invoice.tax_treatment == "standard" and invoice.tax_total == 2786
     assert "Reverse charge" not in text
@@ -109,7 +113,7 @@ async def test_a_store_that_charges_no_vat_prints_its_exemption(demo_portal: Por
     store = demo_portal.settings.store.model_copy(update={
         "tax_rate": 0, "tax_exemption": "Exempt from VAT: small enterprise scheme"})
     demo_portal.settings = demo_portal.settings.model_copy(update={"store": store})
-    invoice, text = await sale(demo_portal, "nora@example.ie", "Nora Byrne", ["Galway", "Ireland"], [])
+    invoice, text = await sale(demo_portal, "nora@example.ie", "Nora Byrne", {"street": "4 Main Street", "city": "Galway", "country": "IE"}, [])
     assert (invoice.total, invoice.subtotal, invoice.tax_total, invoice.tax_treatment) == (
         14900, 14900, 0, "exempt")
     assert "Exempt from VAT: small enterprise scheme" in text and "VAT 0 % on $149.00" in text
@@ -117,7 +121,7 @@ async def test_a_store_that_charges_no_vat_prints_its_exemption(demo_portal: Por
 
 async def test_an_invoice_is_dated_when_it_is_made_and_says_when_the_supply_was(demo_portal: Portal) -> None:
     bought = FIXED_NOW - timedelta(days=20)
-    invoice, text = await sale(demo_portal, "late@example.ie", "Late Webhook", ["Cork", "Ireland"], [],
+    invoice, text = await sale(demo_portal, "late@example.ie", "Late Webhook", {"street": "1 Grand Parade", "city": "Cork", "country": "IE"}, [],
                                time=bought)
     assert invoice.issued_at == FIXED_NOW and invoice.supplied_at == bought
     assert "Date of issue Mar 15, 2026" in text and "Date of supply Feb 23, 2026" in text
@@ -125,15 +129,15 @@ async def test_an_invoice_is_dated_when_it_is_made_and_says_when_the_supply_was(
 
 async def test_numbers_follow_issue_dates_whatever_the_purchase_times(demo_portal: Portal, clock) -> None:  # type: ignore[no-untyped-def]
     clock.advance(days=1)
-    first, _ = await sale(demo_portal, "a@example.ie", "A", ["Cork", "Ireland"], [])
+    first, _ = await sale(demo_portal, "a@example.ie", "A", {"street": "1 Grand Parade", "city": "Cork", "country": "IE"}, [])
     clock.advance(minutes=5)
     # Recorded later, but bought earlier: a later number and a later (today's) date.
-    second, _ = await sale(demo_portal, "b@example.ie", "B", ["Cork", "Ireland"], [],
+    second, _ = await sale(demo_portal, "b@example.ie", "B", {"street": "1 Grand Parade", "city": "Cork", "country": "IE"}, [],
                            time=FIXED_NOW - timedelta(days=40))
     assert second.number > first.number and second.issued_at > first.issued_at
     # A clock that steps back (another host's) does not date a number before the last one.
     clock.advance(hours=-3)
-    third, _ = await sale(demo_portal, "c@example.ie", "C", ["Cork", "Ireland"], [])
+    third, _ = await sale(demo_portal, "c@example.ie", "C", {"street": "1 Grand Parade", "city": "Cork", "country": "IE"}, [])
     assert third.number > second.number and third.issued_at == second.issued_at
     async with demo_portal.db.unit_of_work() as session:
         invoices = list(await session.scalars(select(Document).where(Document.kind == "invoice")))
@@ -228,10 +232,12 @@ async def test_seeding_the_demo_again_adds_no_document_even_on_another_day(demo_
 
 async def test_a_german_buyer_reads_the_reverse_charge_in_german(demo_portal: Portal) -> None:
     async with demo_portal.db.unit_of_work() as session:
-        session.add(Customer(email="buch@werk.example.de", name="Werk GmbH", billing_name="Werk GmbH",
-                             locale="de_DE", timezone="Europe/Berlin",
-                             billing_address=["Hauptstr. 1", "10115 Berlin", "Deutschland"],
-                             tax_ids=[{"type": "eu_vat", "value": "DE123456788"}]))
+        werk = Customer(email="buch@werk.example.de", name="Werk GmbH", locale="de_DE",
+                        timezone="Europe/Berlin")
+        session.add(werk)
+        await session.flush()
+        await bill_to(session, werk.id, name="Werk GmbH", address=("Hauptstr. 1",), postal_code="10115",
+                      city="Berlin", country="DE", tax_ids=("DE123456788",))
     async with demo_portal.db.unit_of_work() as session:
         result = await record_purchase(session, demo_portal, PurchaseRequest(
             email="buch@werk.example.de", external_id="werk-1", items=[PurchaseItem(product="ebook")]))

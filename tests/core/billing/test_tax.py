@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from config.settings import StoreSettings
-from core.billing.buyer import country_in
+from core.billing.countries import country_in
 from core.billing.tax import (
     EXEMPT,
     REVERSE_CHARGE,
