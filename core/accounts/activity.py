@@ -20,6 +20,7 @@ OTHER_ACTORS = {
     "webhook": "Checkout",
     "billing": "Billing",
     "demo": "Demo data",
+    "renewals": "Automatic renewal",
     "old address via undo link": "Undo link",
 }
 PLATFORMS = {"discord": "Discord", "slack": "Slack"}
@@ -43,6 +44,8 @@ def origin_of(actor: str) -> Origin:
         return Origin(OTHER_ACTORS[actor], False)
     if actor.startswith("app via license API"):
         return Origin("License API", False)
+    if actor.startswith("registry:"):  # a tax ID registry's answer (registry:vies)
+        return Origin(f"Tax ID registry ({actor.removeprefix('registry:').upper()})", False)
     platform, _, _ = actor.partition(":")
     return Origin(DOORS.get(platform, "Unknown"), False)
 
@@ -96,13 +99,30 @@ WORDS: dict[str, Describe] = {
     f"{d.get('new_email')}",
     "account_transfer_undone": lambda d, p: f"Moved the account back from {d.get('new_email')} to "
     f"{d.get('old_email')} with the undo link",
+    "payment_method_added": lambda d, p: f"Added the payment method {d.get('method')}",
+    "payment_method_default": lambda d, p: f"Made {d.get('method')} the default payment method",
+    "payment_method_removed": lambda d, p: f"Removed the payment method {d.get('method')}",
+    "billing_details_changed": lambda d, p: "Changed the billing details ("
+    + ", ".join(str(name).replace("_", " ") for name in d.get("changed", ())) + ")",
+    "tax_id_added": lambda d, p: f"Added the tax ID {d.get('tax_id')}",
+    "tax_id_removed": lambda d, p: f"Removed the tax ID {d.get('tax_id')}",
+    "tax_id_checked": lambda d, p: f"The tax ID {d.get('tax_id')} was found "
+    + ("registered" if d.get("state") == "verified" else "not registered"),
 }
+
+
+def _subscription(action: str, details: Mapping[str, Any], product: Callable[[str], str]) -> str:
+    """subscription_paused -> "Maker Pro Membership: paused"."""
+    change = action.removeprefix("subscription_").replace("_", " ")
+    return f"{product(str(details.get('product')))}: {change}"
 
 
 def described(event: AuditEvent, names: Mapping[str, str]) -> str:
     """What the event changed, as a sentence part; actions this module does not know yet (a
     newer capability's) read as their name in words."""
     words = WORDS.get(event.action)
+    if words is None and event.action.startswith("subscription_"):
+        return _subscription(event.action, event.details, lambda slug: names.get(slug, slug))
     if words is None:
         return event.action.replace("_", " ").replace("-", " ").capitalize()
     return words(event.details, lambda slug: names.get(slug, slug))

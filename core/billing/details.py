@@ -159,7 +159,8 @@ async def save(session: AsyncSession, portal: Portal, customer: Customer, propos
         return Saved({})
     details.updated_at = portal.now()
     rechecked = await _recheck(session, customer.id, details.country) if COUNTRY in changed else []
-    await audit.record(session, customer_id=customer.id, actor=actor, action="billing_details_changed",
+    await audit.record(session, at=portal.now(),
+                       customer_id=customer.id, actor=actor, action="billing_details_changed",
                        changed={name: {"from": _jsonable(before), "to": _jsonable(after)}
                                 for name, (before, after) in changed.items()},
                        tax_ids={tax_id.value: after for tax_id, _, after in rechecked})
@@ -205,7 +206,7 @@ async def add_tax_id(session: AsyncSession, portal: Portal, customer: Customer, 
                    value=checked.value, state=NOT_VERIFIED)
     session.add(tax_id)
     await session.flush()
-    await audit.record(session, customer_id=customer.id, actor=actor, action="tax_id_added",
+    await audit.record(session, at=portal.now(), customer_id=customer.id, actor=actor, action="tax_id_added",
                        tax_id=checked.value, type=checked.kind.type, country=details.country)
     publish(session, TaxIdAdded(customer_id=customer.id, tax_id_id=tax_id.id, value=tax_id.value,
                                 state=tax_id.state))
@@ -232,7 +233,8 @@ async def remove_tax_id(session: AsyncSession, portal: Portal, customer: Custome
         raise NotFound(f"{' '.join(text.split())} isn't one of your tax IDs"
                        + (f" ({listed})." if listed else "; you have none."))
     await session.delete(found)
-    await audit.record(session, customer_id=customer.id, actor=actor, action="tax_id_removed",
+    await audit.record(session, at=portal.now(),
+                       customer_id=customer.id, actor=actor, action="tax_id_removed",
                        tax_id=found.value)
     publish(session, TaxIdRemoved(customer_id=customer.id, value=found.value))
     await session.flush()

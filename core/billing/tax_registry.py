@@ -56,7 +56,8 @@ async def check_online(portal: Portal, registry: TaxIdRegistry, tax_id_id: int) 
             return None
         state = VERIFIED if answer.registered else NOT_REGISTERED
         if tax_id.state != state:
-            await audit.record(session, customer_id=tax_id.customer_id, actor=f"registry:{registry.name}",
+            await audit.record(session, at=portal.now(),
+                               customer_id=tax_id.customer_id, actor=f"registry:{registry.name}",
                                action="tax_id_checked", tax_id=value, state=state)
         tax_id.state, tax_id.checked_at, tax_id.checked_by = state, portal.now(), registry.name
         return state

@@ -99,7 +99,7 @@ async def verify_code(session: AsyncSession, portal: Portal, *, code: str, calle
     customer = await by_email(session, challenge.email)
     if customer is None:  # cannot happen: codes are only made for customers
         return Verification(None, "That code is not right.")
-    await audit.record(session, customer_id=customer.id, actor=caller, action="signed_in")
+    await audit.record(session, at=portal.now(), customer_id=customer.id, actor=caller, action="signed_in")
     return Verification(customer, f"Signed in as {customer.email}.")
 
 

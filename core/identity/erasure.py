@@ -163,7 +163,8 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
     await session.execute(delete(BillingDetails).where(BillingDetails.customer_id == customer.id))
     customer.email, customer.name = gone, None
     await session.flush()
-    await audit.record(session, customer_id=customer.id, actor=actor, action="customer_erased",
+    await audit.record(session, at=portal.now(),
+                       customer_id=customer.id, actor=actor, action="customer_erased",
                        documents_kept=done.documents_kept)
     for seat in given:
         events.publish(session, events.SeatUnassigned(owner_id=seat.owner_id, member_id=customer.id,

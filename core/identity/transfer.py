@@ -67,7 +67,8 @@ async def carry_out(session: AsyncSession, portal: Portal, customer: Customer, n
     session.add(record)
     dropped = await _move(session, portal, customer, old_email, new_email, actor=actor,
                           reason="the account moved to another address")
-    await audit.record(session, customer_id=customer.id, actor=actor, action="account_transferred",
+    await audit.record(session, at=portal.now(),
+                       customer_id=customer.id, actor=actor, action="account_transferred",
                        old_email=old_email, new_email=new_email, chat_links_dropped=dropped)
     await notifications.queue_transfer_notice(
         session, portal, old_email=old_email, new_email=new_email, undo_url=undo_link(portal, record),
@@ -137,7 +138,8 @@ async def undo(session: AsyncSession, portal: Portal, transfer_id: int, *,
     record.undone_at = now
     await _move(session, portal, customer, current, record.old_email, actor=actor,
                 reason="the move was undone from the old address")
-    await audit.record(session, customer_id=customer.id, actor=actor, action="account_transfer_undone",
+    await audit.record(session, at=portal.now(),
+                       customer_id=customer.id, actor=actor, action="account_transfer_undone",
                        old_email=record.old_email, new_email=current)
     await notifications.queue_transfer_undone(session, portal, email=current, back_to=record.old_email)
     events.publish(session, events.AccountTransferUndone(customer_id=customer.id, transfer_id=record.id))

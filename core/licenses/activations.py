@@ -88,7 +88,8 @@ async def activate(session: AsyncSession, portal: Portal, license: License, *, n
     session.add(activation)
     await session.flush()
     await seats.claim_key(session, portal, license.id)
-    await audit.record(session, customer_id=license.customer_id, actor=actor, action="device_activated",
+    await audit.record(session, at=portal.now(),
+                       customer_id=license.customer_id, actor=actor, action="device_activated",
                        key=masked(license.key), device=activation.name,
                        instance_id=activation.instance_id)
     events.publish(session, events.LicenseChanged(customer_id=license.customer_id,
@@ -111,11 +112,11 @@ async def deactivate(session: AsyncSession, portal: Portal, activation: Activati
     assert license is not None
     details = {"key": masked(license.key), "device": activation.name,
                "instance_id": activation.instance_id}
-    await audit.record(session, customer_id=license.customer_id, actor=actor,
+    await audit.record(session, at=portal.now(), customer_id=license.customer_id, actor=actor,
                        action="device_deactivated", **details)
     if acting_customer_id is not None and acting_customer_id != license.customer_id:
         # A team owner freeing a member's device: both logs say so.
-        await audit.record(session, customer_id=acting_customer_id, actor=actor,
+        await audit.record(session, at=portal.now(), customer_id=acting_customer_id, actor=actor,
                            action="device_deactivated", **details)
     events.publish(session, events.LicenseChanged(customer_id=license.customer_id,
                                                   license_id=license.id, change="deactivated"))

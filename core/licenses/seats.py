@@ -154,10 +154,11 @@ async def assign(session: AsyncSession, portal: Portal, owner: Customer, product
     await session.flush()
     session.add(Entitlement(customer_id=member.id, product_id=product.id, order_item_id=team.item.id,
                             seat_id=seat.id, created_at=now))
-    await audit.record(session, customer_id=owner.id, actor=actor, action="seat_assigned",
+    await audit.record(session, at=portal.now(), customer_id=owner.id, actor=actor, action="seat_assigned",
                        product=product.slug, member=email)
     if not yourself:
-        await audit.record(session, customer_id=member.id, actor=actor, action="seat_received",
+        await audit.record(session, at=portal.now(),
+                           customer_id=member.id, actor=actor, action="seat_received",
                            product=product.slug, owner=owner.email)
         await notifications.queue_seat_invite(session, portal, member, owner, product)
     events.publish(session, events.SeatAssigned(owner_id=owner.id, member_id=member.id,
@@ -177,10 +178,11 @@ async def unassign(session: AsyncSession, portal: Portal, owner: Customer, produ
     await session.execute(
         update(Entitlement).where(Entitlement.seat_id == seat.id, Entitlement.status == ACTIVE)
         .values(status=ENDED, ends_at=now).execution_options(synchronize_session=False))
-    await audit.record(session, customer_id=owner.id, actor=actor, action="seat_unassigned",
+    await audit.record(session, at=portal.now(), customer_id=owner.id, actor=actor, action="seat_unassigned",
                        product=product.slug, member=email)
     if seat.member_id != owner.id:
-        await audit.record(session, customer_id=seat.member_id, actor=actor, action="seat_removed",
+        await audit.record(session, at=portal.now(),
+                           customer_id=seat.member_id, actor=actor, action="seat_removed",
                            product=product.slug, owner=owner.email)
     events.publish(session, events.SeatUnassigned(owner_id=owner.id, member_id=seat.member_id,
                                                   product_id=product.id, seat_id=seat.id))

@@ -157,7 +157,7 @@ async def record_purchase(session: AsyncSession, portal: Portal, request: Purcha
                      placed_at, request.billed_by)
 
     await issue_for_order(session, portal, order)
-    await audit.record(session, customer_id=customer.id, actor=actor, action="purchase",
+    await audit.record(session, at=portal.now(), customer_id=customer.id, actor=actor, action="purchase",
                        order=order.number, external_id=request.external_id)
     await notifications.queue_invite(session, portal, customer, order,
                                      [product.name for _, product, _ in resolved])

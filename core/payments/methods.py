@@ -137,7 +137,8 @@ async def add_method(session: AsyncSession, portal: Portal, customer_id: int, pr
     session.add(added)
     await session.flush()
     await _make_default(session, portal, customer_id, added, methods)
-    await audit.record(session, customer_id=customer_id, actor=actor, action="payment_method_added",
+    await audit.record(session, at=portal.now(),
+                       customer_id=customer_id, actor=actor, action="payment_method_added",
                        method=added.label, expiry=added.expiry)
     events.publish(session, events.PaymentMethodChanged(customer_id=customer_id,
                                                         payment_method_id=added.id, change="added"))
@@ -167,7 +168,7 @@ async def set_default(session: AsyncSession, portal: Portal, customer_id: int, n
     chosen = await find_method(session, customer_id, number, method_id=method_id)
     preview_default(chosen, listing)
     await _make_default(session, portal, customer_id, chosen.method, [i.method for i in listing])
-    await audit.record(session, customer_id=customer_id, actor=actor,
+    await audit.record(session, at=portal.now(), customer_id=customer_id, actor=actor,
                        action="payment_method_default", method=chosen.method.label)
     events.publish(session, events.PaymentMethodChanged(
         customer_id=customer_id, payment_method_id=chosen.method.id, change="default"))
@@ -221,7 +222,7 @@ async def remove(session: AsyncSession, portal: Portal, customer_id: int, number
     if successor is not None and not successor.is_default:
         successor.is_default = True
     await session.flush()
-    await audit.record(session, customer_id=customer_id, actor=actor,
+    await audit.record(session, at=portal.now(), customer_id=customer_id, actor=actor,
                        action="payment_method_removed", method=method.label)
     events.publish(session, events.PaymentMethodChanged(
         customer_id=customer_id, payment_method_id=method.id, change="removed"))

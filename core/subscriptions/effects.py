@@ -24,7 +24,8 @@ async def announce(session: AsyncSession, portal: Portal, subscription: Subscrip
     customer = await session.get(Customer, subscription.customer_id)
     assert customer is not None
     details = details or {}
-    await audit.record(session, customer_id=customer.id, actor=actor, action=f"subscription_{change}",
+    await audit.record(session, at=portal.now(),
+                       customer_id=customer.id, actor=actor, action=f"subscription_{change}",
                        product=subscription.product.slug, **details)
     events.publish(session, events.SubscriptionChanged(customer_id=customer.id,
                                                        subscription_id=subscription.id, change=change))

@@ -253,7 +253,8 @@ async def _charge_period(session: AsyncSession, portal: Portal, payments: Paymen
         if charged.order is not None and not charged.replayed:
             # Issued now that the subscription is in the period the renewal pays for.
             await issue_for_order(session, portal, charged.order)
-        await audit.record(session, customer_id=customer.id, actor="renewals", action="renewal",
+        await audit.record(session, at=portal.now(),
+                           customer_id=customer.id, actor="renewals", action="renewal",
                            product=subscription.product.slug, amount=amount, currency=plan.currency,
                            order=charged.order.number if charged.order else None)
         events.publish(session, events.SubscriptionChanged(customer_id=customer.id,
@@ -405,7 +406,7 @@ async def record_merchant_renewal(session: AsyncSession, portal: Portal, report:
         _advance(subscription, anchor)
     await quotes.save(session)
     await issue_for_order(session, portal, order)
-    await audit.record(session, customer_id=customer.id, actor=actor, action="renewal",
+    await audit.record(session, at=portal.now(), customer_id=customer.id, actor=actor, action="renewal",
                        order=order.number, product=subscription.product.slug)
     events.publish(session, events.SubscriptionChanged(customer_id=customer.id,
                                                        subscription_id=subscription.id, change="renewed"))

@@ -27,6 +27,6 @@ async def invite(ctx: Context, args: ProductArguments) -> Reply:
         url = await make(int(channel.target), max_age)
         reply.links.append(Link(channel.label, url))
     reply.paragraphs.append("Each link works once and expires; ask again if it runs out.")
-    await audit.record(ctx.session, customer_id=ctx.customer_id, actor=ctx.caller.actor,
+    await audit.record(ctx.session, at=ctx.portal.now(), customer_id=ctx.customer_id, actor=ctx.caller.actor,
                        action="invite_created", product=owned.product.slug)
     return reply

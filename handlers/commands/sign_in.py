@@ -84,7 +84,7 @@ async def logout(ctx: Context, args: NoArguments) -> Reply:
     if ctx.caller.platform in LINKED_PLATFORMS:
         await chat_links.unlink_chat_account(ctx.session, platform=ctx.caller.platform,
                                            account_id=ctx.caller.account_id)
-        await audit.record(ctx.session, customer_id=customer.id, actor=ctx.caller.actor,
+        await audit.record(ctx.session, at=ctx.portal.now(), customer_id=customer.id, actor=ctx.caller.actor,
                            action="chat_unlinked", platform=ctx.caller.platform)
     ctx.caller.customer_id = None
     return Reply.text(f"Signed out of {customer.email}. Send `login` to sign in again.",

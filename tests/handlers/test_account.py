@@ -53,20 +53,44 @@ async def test_activity_says_what_when_and_from_where(demo_portal: Portal) -> No
         ("device_deactivated", "operator as customer via console",
          {"key": "ABCDE-•••••", "device": "Old ThinkPad", "instance_id": "x"}),
         ("plan_changed", "slack:T1:U1", {"plan": "yearly"}),
+        ("renewal", "renewals", {"order": "SK-00043", "product": "maker-pro"}),
+        ("subscription_plan_changed", "discord:123", {"product": "maker-pro", "plan": "yearly"}),
+        ("billing_details_changed", "email:erin@example.com",
+         {"changed": {"city": {"from": "Lyon", "to": "Paris"}, "postal_code": {"from": "69001", "to": "75011"}}}),
+        ("tax_id_checked", "registry:vies", {"tax_id": "FR40303265045", "state": "verified"}),
     ])
     reply = await run(demo_portal, "erin@example.com", "activity")
     [table] = reply.tables
     assert table.columns == ["When", "What", "From"]
-    assert table.rows == [
-        ["2026-03-15 13:00 CET", "Plan changed", "Slack"],
-        ["2026-03-15 12:00 CET", "Deactivated a device, 'Old ThinkPad' (ABCDE-•••••)",
+    assert table.rows[:5] == [
+        ["2026-03-15 13:00 CET", "The tax ID FR40303265045 was found registered", "Tax ID registry (VIES)"],
+        ["2026-03-15 12:00 CET", "Changed the billing details (city, postal code)", "Email"],
+        ["2026-03-15 11:00 CET", "Maker Pro Membership: plan changed", "Discord"],
+        ["2026-03-15 10:00 CET", "Subscription renewed (order SK-00043)", "Automatic renewal"],
+        ["2026-03-15 09:00 CET", "Plan changed", "Slack"],
+    ]
+    assert table.rows[5:] == [
+        ["2026-03-15 08:00 CET", "Deactivated a device, 'Old ThinkPad' (ABCDE-•••••)",
          "Console, operator support mode"],
-        ["2026-03-15 11:00 CET", "Got a seat of Tileset Forge Teams from alice@example.com", "Console"],
-        ["2026-03-15 10:00 CET", "Signed in with a code", "Discord"],
-        ["2026-03-15 09:00 CET", "Bought order SK-00042", "Checkout"],
+        ["2026-03-15 07:00 CET", "Got a seat of Tileset Forge Teams from alice@example.com", "Console"],
+        ["2026-03-15 06:00 CET", "Signed in with a code", "Discord"],
+        ["2026-03-15 05:00 CET", "Bought order SK-00042", "Checkout"],
     ]
     assert "Operator support mode: the store's operator did it for you." in reply.plain_text()
     assert reply.choices == []
+
+
+async def test_the_log_dates_each_change_by_the_portals_clock(demo_portal: Portal) -> None:
+    """The demo records its history under a clock set to each purchase: the log says then."""
+    async with demo_portal.db.unit_of_work() as session:
+        alice = await by_email(session, "alice@example.com")
+        assert alice is not None
+        placed = {f"SK-{id_:05d}": at for id_, at in await session.execute(
+            select(Order.id, Order.placed_at).where(Order.customer_id == alice.id))}
+        bought = {str(e.details["order"]): e.at for e in await session.scalars(select(AuditEvent).where(
+            AuditEvent.customer_id == alice.id, AuditEvent.action.in_(("purchase", "renewal"))))}
+    assert len(bought) > 3 and bought == {number: placed[number] for number in bought}
+    assert len({at.date() for at in bought.values()}) > 3, "months apart, not all today"
 
 
 async def test_activity_comes_ten_rows_a_page(demo_portal: Portal) -> None:
