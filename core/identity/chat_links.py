@@ -35,10 +35,13 @@ async def link_chat_account(session: AsyncSession, customer: Customer, *, platfo
                         display_name=display_name)
         session.add(link)
     await session.flush()
+    # Each log names only its own customer: the one the account leaves is told in theirs.
     await audit.record(session, customer_id=customer.id, actor=f"{platform}:{account_id}",
-                       action="chat_linked", platform=platform,
-                       switched_from=previous.email if previous else None)
+                       action="chat_linked", platform=platform, switched=previous is not None)
     if previous is not None:
+        await audit.record(session, customer_id=previous.id, actor=f"{platform}:{account_id}",
+                           action="chat_unlinked", platform=platform,
+                           reason="it signed in with another address")
         events.publish(session, events.ChatAccountUnlinked(
             customer_id=previous.id, platform=platform, account_id=account_id))
     events.publish(session, events.ChatAccountLinked(

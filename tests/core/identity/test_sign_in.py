@@ -138,6 +138,12 @@ async def test_a_chat_account_is_linked_and_can_switch(demo_portal: Portal) -> N
     async with demo_portal.db.unit_of_work() as session:
         links = list(await session.scalars(select(ChatLink)))
     assert [(link.platform, link.account_id) for link in links] == [("discord", "4242")]
+    # Each log names its own customer only: Alice's never holds Bob's address, his says it left.
+    for email, words in (("alice@example.com", "Linked a Discord account"),
+                         ("bob@example.com", "Signed out a Discord account (it signed in with another address)")):
+        shown = (await dispatcher.handle_line(await caller_for(demo_portal, email), "activity")).tables[0].rows
+        assert words in [row[1] for row in shown], email
+        assert not any("example.com" in cell for row in shown for cell in row if "seat" not in cell), email
     assert (await dispatcher.handle_line(caller, "logout")).ok
     async with demo_portal.db.unit_of_work() as session:
         assert list(await session.scalars(select(ChatLink))) == []
