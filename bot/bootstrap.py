@@ -22,6 +22,7 @@ from core.kernel.events import (
     ChatAccountUnlinked,
     PaymentMethodChanged,
     PurchaseRecorded,
+    RefundChanged,
     RenewalPaymentFailed,
     RenewalsDue,
     SeatAssigned,
@@ -104,7 +105,7 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
     if outbox is not None:
         async def send_queued_mail(event: PurchaseRecorded | SeatAssigned | SubscriptionChanged
                                    | PaymentMethodChanged | AccountTransferred
-                                   | AccountTransferUndone) -> None:
+                                   | AccountTransferUndone | RefundChanged) -> None:
             # The invite, the confirmation or the notice the change queued: out at once.
             outbox.wakeup.set()
 
@@ -114,6 +115,7 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
         subscribers.subscribe(PaymentMethodChanged, send_queued_mail)
         subscribers.subscribe(AccountTransferred, send_queued_mail)
         subscribers.subscribe(AccountTransferUndone, send_queued_mail)
+        subscribers.subscribe(RefundChanged, send_queued_mail)  # the refund's notice
     if renewals is not None:
         worker = renewals
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.kernel import formatting
 from core.models import AuditEvent, Product
 
 # How an actor string (core.accounts.audit) starts, and the front door it names.
@@ -78,6 +79,12 @@ def _device(details: Mapping[str, Any]) -> str:
     return f"'{details.get('device')}' ({details.get('key')})"
 
 
+def _refund(details: Mapping[str, Any]) -> str:
+    amount = details.get("amount")
+    money = formatting.money(amount, str(details.get("currency"))) if isinstance(amount, int) else "money"
+    return f"{money} of order {details.get('order')}"
+
+
 WORDS: dict[str, Describe] = {
     "signed_in": lambda d, p: "Signed in with a code",
     "chat_linked": lambda d, p: f"Linked a {_platform(d)} account",
@@ -96,6 +103,13 @@ WORDS: dict[str, Describe] = {
     f"{d.get('new_email')}",
     "account_transfer_undone": lambda d, p: f"Moved the account back from {d.get('new_email')} to "
     f"{d.get('old_email')} with the undo link",
+    "refund_requested": lambda d, p: f"A refund of {_refund(d)} was asked for",
+    "refund_pending": lambda d, p: f"A refund of {_refund(d)} is on its way",
+    "refund_succeeded": lambda d, p: f"Refunded {_refund(d)}"
+    + (f" (credit note {d['credit_note']})" if d.get("credit_note") else "")
+    + ("; access ended" if d.get("access_ended") else ""),
+    "refund_failed": lambda d, p: f"A refund of {_refund(d)} failed",
+    "refund_canceled": lambda d, p: f"A refund of {_refund(d)} was called off",
 }
 
 

@@ -172,6 +172,19 @@ class RenewalsDue(Event):
 
 
 @dataclass(frozen=True)
+class RefundChanged(Event):
+    """A refund of an order reached a state the customer is told of (`state`: pending,
+    succeeded, failed, canceled). When a refund ends access, AccessChanged is published beside
+    it."""
+
+    name: ClassVar[str] = "refund_changed"
+    customer_id: int
+    order_id: int
+    refund_id: int
+    state: str
+
+
+@dataclass(frozen=True)
 class AccountTransferred(Event):
     """The customer's account moved to another email address (`transfer_id` says which move)."""
 

@@ -1,4 +1,5 @@
-"""Invoices and receipts in plain words: invoices [period], invoice <number|period>, receipt ..."""
+"""Invoices, receipts, credit notes and refunds in plain words: invoices [period],
+invoice <number|period>, receipt ..., refunds [order]."""
 
 from __future__ import annotations
 
@@ -6,23 +7,25 @@ import re
 
 from pydantic import Field
 
-from core.billing import queries
+from core.billing import queries, refunds
 from core.billing.periods import FIRST_YEAR, Period, PeriodError, parse_period
 from core.billing.render import filename, pdf_for
 from core.kernel import formatting
 from core.kernel.errors import InvalidInput, NotFound
-from core.models import Customer
-from core.models.billing import INVOICE, RECEIPT
+from core.models import Customer, Document, Order
+from core.models.billing import CREDIT_NOTE, INVOICE, RECEIPT
 from handlers.context import Context
 from handlers.registry import Arguments, command
 from handlers.reply import Attachment, Choice, Reply
-from handlers.tables import documents_table
+from handlers.reply import Field as ReplyField
+from handlers.tables import documents_table, refunds_table
 
 PAGE_SIZE = 10
 MAX_ATTACHMENTS = 5
 ALL = Period("all", "all time")
 NUMBER = re.compile(r"^[A-Za-z]{2,5}-\d{4}-\d+$")
-NOUNS = {INVOICE: ("invoice", "invoices"), RECEIPT: ("receipt", "receipts")}
+NOUNS = {INVOICE: ("invoice", "invoices"), RECEIPT: ("receipt", "receipts"),
+         CREDIT_NOTE: ("credit note", "credit notes")}
 
 
 class ListArguments(Arguments):
@@ -73,9 +76,25 @@ async def invoices(ctx: Context, args: ListArguments) -> Reply:
     reply = Reply(title=title, tables=[documents_table(found[:PAGE_SIZE], customer, first_number=numbered)])
     reply.paragraphs.append("Send `invoice <number>` for the PDF (`invoice 1` is the newest), or "
                             "`receipt <number>` for its receipt.")
+    if page == 1:
+        await _credit_notes_beside(ctx, customer, period, reply)
     if more:
         reply.choices.append(Choice("Older invoices", f"invoices {text} page {page + 1}".replace("  ", " ")))
     return reply
+
+
+async def _credit_notes_beside(ctx: Context, customer: Customer, period: Period, reply: Reply) -> None:
+    """The period's credit notes as a table of their own under the invoices (the invoices keep
+    their list numbers)."""
+    notes = await queries.in_period(ctx.session, customer.id, CREDIT_NOTE, period, limit=PAGE_SIZE + 1)
+    if not notes:
+        return
+    corrects = await queries.numbers_of(ctx.session, customer.id, [n.related_document_id for n in notes])
+    reply.tables.append(documents_table(notes[:PAGE_SIZE], customer, heading="Credit note",
+                                        title="Credit notes", settles=corrects, related="Corrects"))
+    newer = " (the newest are shown)" if len(notes) > PAGE_SIZE else ""
+    reply.paragraphs.append(f"Credit notes correct invoices when money went back{newer}: "
+                            "`invoice <credit note number>` for the PDF, `refunds` for the refunds.")
 
 
 async def _documents(ctx: Context, kind: str, which: str) -> Reply:
@@ -83,6 +102,10 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
     singular, plural = NOUNS[kind]
     if NUMBER.match(which.strip()):
         document = await queries.by_number(ctx.session, customer.id, kind, which)
+        if document is None and kind == INVOICE:  # credit notes are fetched like invoices
+            document = await queries.by_number(ctx.session, customer.id, CREDIT_NOTE, which)
+        if document is not None and document.kind != kind:
+            return await _attached(ctx, customer, [document], CREDIT_NOTE, document.number)
         # A receipt is also asked for by the number of the invoice it pays.
         found = [document] if document is not None else (
             await queries.receipts_for(ctx.session, customer.id, which) if kind == RECEIPT else [])
@@ -103,21 +126,29 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
         if not found:
             return await _nothing_in(ctx, customer, kind, period)
         label = period.label
+    return await _attached(ctx, customer, found, kind, label)
+
+
+async def _attached(ctx: Context, customer: Customer, found: list[Document], kind: str, label: str) -> Reply:
+    """The documents' PDFs (the newest MAX_ATTACHMENTS) with a table of them."""
+    singular, plural = NOUNS[kind]
     reply = Reply(title=f"Your {plural if len(found) > 1 else singular}: {label}")
     for document in found[:MAX_ATTACHMENTS]:
         pdf = await pdf_for(ctx.session, ctx.portal.settings, document)
         reply.attachments.append(Attachment(filename(document), "application/pdf", pdf))
     settles = await queries.numbers_of(ctx.session, customer.id, [d.related_document_id for d in found]
-                                       ) if kind == RECEIPT else None
-    reply.tables.append(documents_table(found, customer, heading=singular.capitalize(), settles=settles))
+                                       ) if kind in (RECEIPT, CREDIT_NOTE) else None
+    reply.tables.append(documents_table(found, customer, heading=singular.capitalize(), settles=settles,
+                                        related="Corrects" if kind == CREDIT_NOTE else "For invoice"))
     if len(found) > MAX_ATTACHMENTS:
         reply.paragraphs.append(f"{len(found)} {plural} match; the newest {MAX_ATTACHMENTS} are attached. "
                                 f"Ask for the others by number, e.g. `{singular} {found[-1].number}`.")
     return reply
 
 
-@command("invoice", summary="Get invoice PDFs by number or period", slow=True,
-         examples=("invoice March", "invoice INV-2026-0007", "invoice 2", "invoice last"))
+@command("invoice", summary="Get invoice (or credit note) PDFs by number or period", slow=True,
+         examples=("invoice March", "invoice INV-2026-0007", "invoice 2", "invoice last",
+                   "invoice CN-2026-0001"))
 async def invoice(ctx: Context, args: DocumentArguments) -> Reply:
     return await _documents(ctx, INVOICE, args.which)
 
@@ -128,4 +159,39 @@ async def receipt(ctx: Context, args: DocumentArguments) -> Reply:
     return await _documents(ctx, RECEIPT, args.which)
 
 
+class RefundsArguments(Arguments):
+    order: str | None = Field(default=None, max_length=40, json_schema_extra={"suggest": "refunds"},
+                              description="one order's refunds: its number, like SK-00012")
 
+
+@command("refunds", summary="Your refunds: amounts, states, dates and credit notes", reads_only=True,
+         examples=("refunds", "refunds SK-00012"))
+async def refunds_list(ctx: Context, args: RefundsArguments) -> Reply:
+    """Every refund of your orders, newest first, or one order's with what is left of it."""
+    customer = await ctx.customer()
+    order = await refunds.find_order(ctx.session, args.order, customer_id=customer.id) if args.order else None
+    found = await refunds.refunds_of(ctx.session, customer.id, order.id if order else None)
+    title = f"Refunds of order {order.number}" if order else "Your refunds"
+    if not found:
+        return Reply.text(f"Order {order.number} has no refunds." if order else "You have no refunds.",
+                          title=title)
+    orders = {refund.order_id: await ctx.session.get(Order, refund.order_id) for refund in found}
+    notes = await queries.numbers_of(ctx.session, customer.id, [r.credit_note_id for r in found])
+    reply = Reply(title=title, tables=[refunds_table(found, customer, orders={
+        number: placed for number, placed in orders.items() if placed is not None}, credit_notes=notes)])
+    if order is not None:
+        reply.fields += await _balance_fields(ctx, customer, order)
+    newest = next((notes[r.credit_note_id] for r in found if r.credit_note_id in notes), None)
+    if newest is not None:
+        reply.paragraphs.append("Each refund that went through has a credit note correcting the invoice: "
+                                f"send `invoice {newest}` for its PDF.")
+    return reply
+
+
+async def _balance_fields(ctx: Context, customer: Customer, order: Order) -> list[ReplyField]:
+    """What was paid for the order, what of it went back, and its state."""
+    held = await refunds.balance(ctx.session, order)
+    amounts = [("Paid", held.paid), ("Refunded", held.refunded)]
+    amounts += [("On its way back", held.pending)] if held.pending else []
+    return [*(ReplyField(name, formatting.money(amount, order.currency, customer.locale))
+              for name, amount in amounts), ReplyField("Order status", order.status.replace("_", " "))]
