@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from bot.bootstrap import outbox_sender, payment_provider
+from bot.bootstrap import end_refunded_access, outbox_sender, payment_provider
 from core.billing import refunds
 from core.kernel import formatting
 from core.kernel.errors import Conflict, PortalError
@@ -58,6 +58,9 @@ async def run(portal: Portal, args: argparse.Namespace) -> int:
     if requested.replayed:
         print(f"A refund with --key {key} was asked for before; following it.")
     refund = await _follow(portal, payments, refund_id, key)
+    if refund.state == SUCCEEDED and (refund.end_access or await _whole(portal, refund)):
+        # At once, not when the event worker gets to it; the worker then finds nothing left.
+        await end_refunded_access(portal, payments, refund.id)
     await outbox_sender(portal).send_due()  # the customer's notice goes out now
     line, ok = await _outcome(portal, refund)
     print(line)
@@ -84,9 +87,16 @@ async def _follow(portal: Portal, payments: PaymentProvider, refund_id: int, key
         await asyncio.sleep(POLL_EVERY)
 
 
+async def _whole(portal: Portal, refund: Refund) -> bool:
+    async with portal.db.unit_of_work() as session:
+        order = await session.get(Order, refund.order_id)
+        return order is not None and order.status == REFUNDED
+
+
 async def _outcome(portal: Portal, refund: Refund) -> tuple[str, bool]:
     """The line that says how the refund ended, and whether it went through."""
     async with portal.db.unit_of_work() as session:
+        refund = await session.get(Refund, refund.id) or refund  # as its access left it
         order = await session.get(Order, refund.order_id)
         customer = await session.get(Customer, refund.customer_id)
         note = await session.get(Document, refund.credit_note_id) if refund.credit_note_id else None

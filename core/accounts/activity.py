@@ -107,7 +107,7 @@ WORDS: dict[str, Describe] = {
     "refund_pending": lambda d, p: f"A refund of {_refund(d)} is on its way",
     "refund_succeeded": lambda d, p: f"Refunded {_refund(d)}"
     + (f" (credit note {d['credit_note']})" if d.get("credit_note") else "")
-    + ("; access ended" if d.get("access_ended") else ""),
+    + ("; access ends" if d.get("ends_access") else ""),
     "refund_failed": lambda d, p: f"A refund of {_refund(d)} failed",
     "refund_canceled": lambda d, p: f"A refund of {_refund(d)} was called off",
 }

@@ -13,6 +13,8 @@ from core.mail import notifications
 from core.models import Customer, Document, Order, OrderItem, Product, Refund
 from core.models.refunds import CANCELED, FAILED, PENDING, STORE, SUCCEEDED
 
+KIND = "refund"  # the outbox's name for these mails
+
 
 async def _products(session: AsyncSession, order: Order) -> str:
     names = list(await session.scalars(
@@ -22,7 +24,7 @@ async def _products(session: AsyncSession, order: Order) -> str:
 
 
 async def queue(session: AsyncSession, portal: Portal, order: Order, refund: Refund,
-                note: Document | None, *, access_ended: bool) -> None:
+                note: Document | None, *, ends_access: bool) -> None:
     customer = await session.get(Customer, refund.customer_id)
     assert customer is not None
     store = portal.settings.store_name
@@ -47,7 +49,7 @@ async def queue(session: AsyncSession, portal: Portal, order: Order, refund: Ref
         if note is not None:
             paragraphs.append(f"Credit note {note.number} corrects invoice {note.snapshot.get('corrects')}: "
                               f"send `invoice {note.number}` for the PDF, or `refunds` to see your refunds.")
-        paragraphs.append("Your access to what you bought with it has ended." if access_ended else
+        paragraphs.append("Your access to what you bought with it ends now." if ends_access else
                           "You keep your access to what you bought.")
     elif refund.state == FAILED:
         paragraphs.append(f"The refund of {amount} for {what} could not be made, so nothing was refunded. "
@@ -58,4 +60,5 @@ async def queue(session: AsyncSession, portal: Portal, order: Order, refund: Ref
     if refund.reason:
         paragraphs.append(f"Reason: {refund.reason}")
     await notifications.queue_notice(session, portal, customer.email, subject, paragraphs,
-                                     greeting=f"Hi {customer.name}," if customer.name else "Hi,")
+                                     greeting=f"Hi {customer.name}," if customer.name else "Hi,",
+                                     kind=KIND)

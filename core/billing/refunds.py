@@ -12,10 +12,13 @@ the store moves that money itself.
 2. `send` asks the provider with the refund's idempotency key (asking again answers the same
    refund) and settles what it answers; `follow` asks again about one the provider took and
    settles later.
-3. Settling a success issues the credit note that corrects the invoice, moves the order to
-   partially_refunded or refunded, and ends access when the order is refunded in full (or the
-   operator asked for it on a partial refund). Every state the customer should hear of (pending
-   at the provider, succeeded, failed, canceled) is audited, mailed to them and published.
+3. Settling a success issues the credit note that corrects the invoice and moves the order to
+   partially_refunded or refunded. Every state the customer should hear of (pending at the
+   provider, succeeded, failed, canceled) is audited, mailed to them and published as
+   RefundChanged; access ends through that event when the order is refunded in full (or the
+   operator asked for it on a partial refund): its subscriber (bot/bootstrap.py) ends the
+   order's products, keys and seats (core/orders/access.py) and the subscription whose current
+   period it paid for (core/subscriptions/refunding.py).
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ from core.models.billing import INVOICE
 from core.models.orders import PARTIALLY_REFUNDED, REFUNDED
 from core.models.payments import SUCCEEDED as CHARGED
 from core.models.refunds import CANCELED, FAILED, HOLDING, PENDING, STORE, SUCCEEDED
-from core.orders.access import end_order_access
 from core.payments.provider import PaymentProvider, RefundResult
 
 ORDER_NUMBER = re.compile(r"^(?:SK-?)?#?0*(\d{1,12})$", re.I)
@@ -232,13 +234,13 @@ async def settle(session: AsyncSession, portal: Portal, payments: PaymentProvide
     refund.updated_at = now
     if result.pending and not result.succeeded:
         if not known_before:  # the provider took it: the customer hears it is on its way
-            await _told(session, portal, order, refund, ended=False)
+            await _told(session, portal, order, refund, ends_access=False)
         return refund
     refund.settled_at = now
     if not result.succeeded:
         refund.state = CANCELED if result.canceled else FAILED
         refund.failure_message = result.message
-        await _told(session, portal, order, refund, ended=False)
+        await _told(session, portal, order, refund, ends_access=False)
         return refund
     refund.state = SUCCEEDED
     await session.flush()
@@ -249,24 +251,22 @@ async def settle(session: AsyncSession, portal: Portal, payments: PaymentProvide
         refund.credit_note_id = note.id
     held = await balance(session, order)
     order.status = REFUNDED if held.refunded >= held.paid else PARTIALLY_REFUNDED
-    if order.status == REFUNDED or refund.end_access:
-        if await end_order_access(session, portal, payments, order, actor=refund.actor):
-            refund.access_ended_at = now
-    await _told(session, portal, order, refund, ended=refund.access_ended_at is not None)
+    await _told(session, portal, order, refund, ends_access=order.status == REFUNDED or refund.end_access)
     return refund
 
 
 async def _told(session: AsyncSession, portal: Portal, order: Order, refund: Refund, *,
-                ended: bool) -> None:
+                ends_access: bool) -> None:
     """The audit entry, the customer's notice and the event of the refund's state now."""
     note = await session.get(Document, refund.credit_note_id) if refund.credit_note_id else None
     await audit.record(session, customer_id=refund.customer_id, actor=refund.actor,
                        action=f"refund_{refund.state}", order=order.number, amount=refund.amount,
                        currency=refund.currency, credit_note=note.number if note else None,
-                       access_ended=ended or None)
-    await refund_notices.queue(session, portal, order, refund, note, access_ended=ended)
+                       ends_access=ends_access or None)
+    await refund_notices.queue(session, portal, order, refund, note, ends_access=ends_access)
     events.publish(session, events.RefundChanged(customer_id=refund.customer_id, order_id=order.id,
-                                                 refund_id=refund.id, state=refund.state))
+                                                 refund_id=refund.id, state=refund.state,
+                                                 ends_access=ends_access))
 
 
 async def refunds_of(session: AsyncSession, customer_id: int, order_id: int | None = None

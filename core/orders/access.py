@@ -1,9 +1,10 @@
 """Ending what an order gave, when its money went back: the buyer's products, the keys of the
-purchase (the buyer's own and those of the seats handed out from it), the seats themselves, and
-the subscription whose current period the order paid for.
+purchase (the buyer's own and those of the seats handed out from it) and the seats themselves.
+(A subscription the order paid for ends in core/subscriptions/refunding.py.)
 
-Access follows through AccessChanged (Discord roles), published here for everyone who lost
-something; keys stop working at once, as the license API reads their state.
+Keys stop working at once, as the license API reads their state; chat roles follow through
+AccessChanged, published for everyone who lost something. Ending it again finds nothing left to
+end and publishes nothing: the refund's event may be delivered twice.
 """
 
 from __future__ import annotations
@@ -14,22 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.kernel import events
 from core.kernel.portal import Portal
 from core.models import Entitlement, License, Order, OrderItem, Seat
-from core.models.licenses import DISABLED, UNASSIGNED
+from core.models.licenses import CLAIMED, DISABLED, PENDING, UNASSIGNED
 from core.models.orders import ACTIVE, ENDED
-from core.payments.provider import PaymentProvider
-from core.subscriptions.refunding import end_paid_by
 
-HELD_SEATS = ("pending", "claimed")
+HELD_SEATS = (PENDING, CLAIMED)
 
 
-async def end_order_access(session: AsyncSession, portal: Portal, payments: PaymentProvider | None,
-                           order: Order, *, actor: str) -> set[int]:
+async def end_order_access(session: AsyncSession, portal: Portal, order: Order) -> set[int]:
     """End everything `order` gave; returns the customers who lost access (buyer and members)."""
     now = portal.now()
     items = select(OrderItem.id).where(OrderItem.order_id == order.id)
     losing = set(await session.scalars(select(Entitlement.customer_id).where(
         Entitlement.order_item_id.in_(items), Entitlement.subscription_id.is_(None),
         Entitlement.status == ACTIVE)))
+    losing |= set(await session.scalars(select(License.customer_id).where(
+        License.order_item_id.in_(items), License.revoked_at.is_(None))))
     seats = list(await session.scalars(select(Seat).where(Seat.order_item_id.in_(items),
                                                           Seat.state.in_(HELD_SEATS))))
     for statement in (
@@ -44,8 +44,6 @@ async def end_order_access(session: AsyncSession, portal: Portal, payments: Paym
     for seat in seats:
         events.publish(session, events.SeatUnassigned(owner_id=seat.owner_id, member_id=seat.member_id,
                                                       product_id=seat.product_id, seat_id=seat.id))
-    # A subscription's end publishes its own AccessChanged.
-    ended = await end_paid_by(session, portal, payments, order, actor=actor)
     for customer_id in sorted(losing):
         events.publish(session, events.AccessChanged(customer_id=customer_id))
-    return losing | {subscription.customer_id for subscription in ended}
+    return losing

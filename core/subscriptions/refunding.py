@@ -59,9 +59,10 @@ async def unused_part(session: AsyncSession, subscription: Subscription, at: dat
 
 async def end_paid_by(session: AsyncSession, portal: Portal, payments: PaymentProvider | None,
                       order: Order, *, actor: str) -> list[Subscription]:
-    """End the live subscriptions whose current period `order` paid for: it was refunded in
-    full, so access ends now. (Only the store's operator refunds an order in full, so a store
-    that bills the subscription knows already.)"""
+    """End the live subscriptions whose current period `order` paid for: its money went back,
+    so access ends now. (A store that bills the subscription knows: its operator refunded the
+    order, or the customer's cancellation, which the store was told of, ended it already.)
+    Ending them again finds none live: the refund's event may be delivered twice."""
     ended = []
     products = select(OrderItem.product_id).where(OrderItem.order_id == order.id)
     for subscription in await session.scalars(
