@@ -36,6 +36,7 @@ from core.kernel import events, formatting
 from core.kernel.db import lock
 from core.kernel.errors import Conflict, InvalidInput, NotFound
 from core.kernel.portal import Portal
+from core.kernel.validation import CONTROL
 from core.models import Charge, Document, Order, Refund
 from core.models.billing import INVOICE
 from core.models.orders import PARTIALLY_REFUNDED, REFUNDED
@@ -117,6 +118,8 @@ async def request(session: AsyncSession, portal: Portal, payments: PaymentProvid
         raise InvalidInput(f"An idempotency key is 1 to {MAX_KEY} characters.")
     if reason is not None and len(reason) > MAX_REASON:
         raise InvalidInput(f"A reason is at most {MAX_REASON} characters.")
+    if CONTROL.search(key + (reason or "")):
+        raise InvalidInput("A reason or key must not contain control characters.")
     await lock(session, Order, order.id)
     await session.refresh(order)
     done = await session.scalar(select(Refund).where(Refund.idempotency_key == key))

@@ -20,7 +20,6 @@ from core.accounts import audit
 from core.kernel import events
 from core.kernel.portal import Portal
 from core.models import Order, OrderItem, Subscription
-from core.models.orders import REFUNDED
 from core.models.subscriptions import CANCELED, LIVE, SHOPKEEP
 from core.payments.provider import PaymentProvider
 from core.subscriptions.access import sync_access
@@ -31,13 +30,13 @@ EARLY = timedelta(days=1)
 
 
 async def paying_orders(session: AsyncSession, subscription: Subscription) -> list[Order]:
-    """The orders that paid for the subscription's current period, oldest first."""
+    """The orders that paid for the subscription's current period, oldest first (refunded or
+    not)."""
     start, end = subscription.current_period_start, subscription.current_period_end
     of_product = select(OrderItem.order_id).where(OrderItem.product_id == subscription.product_id)
     return list(await session.scalars(
         select(Order).where(Order.customer_id == subscription.customer_id, Order.id.in_(of_product),
-                            Order.status != REFUNDED, Order.placed_at >= start - EARLY,
-                            Order.placed_at < end)
+                            Order.placed_at >= start - EARLY, Order.placed_at < end)
         .order_by(Order.placed_at, Order.id)))
 
 
