@@ -14,6 +14,8 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.bootstrap import end_refunded_access, outbox_sender, payment_provider
 from core.billing import refunds
 from core.kernel import formatting
@@ -77,9 +79,9 @@ async def _follow(portal: Portal, payments: PaymentProvider, refund_id: int, key
                 refund = await session.get(Refund, refund_id)
                 assert refund is not None
                 refund = await refunds.follow(session, portal, payments, refund)
-        except PortalError:
+        except (PortalError, SQLAlchemyError):
             raise
-        except Exception:
+        except Exception:  # the provider's own failure: its outcome is unknown
             raise Conflict(f"The payment provider did not answer, so the refund is still pending. Run "
                            f"the same command with --key {key} to ask again; it refunds once.") from None
         if refund.state != PENDING or loop.time() >= deadline:

@@ -190,14 +190,14 @@ async def send(session: AsyncSession, portal: Portal, payments: PaymentProvider 
     if refund.state != PENDING or refund.provider_ref is not None:
         return refund
     if refund.provider == STORE:
-        return await settle(session, portal, payments, refund, RefundResult(True))
+        return await settle(session, portal, refund, RefundResult(True))
     charge = await session.get(Charge, refund.charge_id) if refund.charge_id else None
     if charge is None or payments is None or payments.name != refund.provider or not charge.provider_ref:
         raise Conflict(f"The refund cannot be sent: {refund.provider} is not the payment provider "
                        "configured now.")
     result = await payments.refund(charge.provider_ref, refund.amount, refund.currency,
                                    refund.idempotency_key)
-    return await settle(session, portal, payments, refund, result)
+    return await settle(session, portal, refund, result)
 
 
 async def follow(session: AsyncSession, portal: Portal, payments: PaymentProvider | None,
@@ -209,7 +209,7 @@ async def follow(session: AsyncSession, portal: Portal, payments: PaymentProvide
         return await send(session, portal, payments, refund)
     if payments is None or payments.name != refund.provider:
         raise Conflict(f"{refund.provider} is not the payment provider configured now.")
-    return await settle(session, portal, payments, refund, await payments.refund_status(refund.provider_ref))
+    return await settle(session, portal, refund, await payments.refund_status(refund.provider_ref))
 
 
 async def refund_order(session: AsyncSession, portal: Portal, payments: PaymentProvider | None,
@@ -222,8 +222,7 @@ async def refund_order(session: AsyncSession, portal: Portal, payments: PaymentP
     return await send(session, portal, payments, requested.refund)
 
 
-async def settle(session: AsyncSession, portal: Portal, payments: PaymentProvider | None,
-                 refund: Refund, result: RefundResult) -> Refund:
+async def settle(session: AsyncSession, portal: Portal, refund: Refund, result: RefundResult) -> Refund:
     """Record what the provider answered about a pending refund."""
     order = await session.get(Order, refund.order_id)
     assert order is not None

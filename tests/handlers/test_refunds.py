@@ -15,6 +15,7 @@ from core.models import BillingDetails, Document, Order
 from core.models.billing import CREDIT_NOTE
 from core.models.refunds import OPERATOR
 from handlers.dispatcher import Dispatcher
+from handlers.suggest import suggest
 from tests.handlers.test_isolation import alice_and_bob, everything_shown
 
 
@@ -143,3 +144,11 @@ async def test_activity_says_what_was_refunded(demo_portal: Portal) -> None:
     shown = everything_shown(await Dispatcher(demo_portal).handle_line(alice, "activity"))
     assert "Refunded $49.00 of order SK-00008 (credit note CN-" in shown
     assert "A refund of $49.00 of order SK-00008 was asked for" in shown
+
+
+async def test_suggestions_offer_only_ones_own_refunded_orders_and_credit_notes(demo_portal: Portal) -> None:
+    alice, bob = await alice_and_bob(demo_portal)
+    assert await suggest(demo_portal, alice, "refunds", "") == [("SK-00008", "SK-00008")]
+    assert await suggest(demo_portal, bob, "refunds", "") == []
+    assert any(value.startswith("CN-") for _, value in await suggest(demo_portal, alice, "invoices", "cn"))
+    assert not any(value.startswith("CN-") for _, value in await suggest(demo_portal, bob, "invoices", ""))

@@ -121,3 +121,25 @@ def test_a_partial_refund_ends_access_when_asked(data_dir: Path, capsys: pytest.
 def test_refund_is_listed_in_the_command_line_help() -> None:
     usage = build_parser().format_help()
     assert "refund" in usage and "refund an order, in full or in part" in usage
+
+
+class Down(TestModeProvider):
+    async def refund(self, charge_ref: str, amount: int, currency: str, idempotency_key: str
+                     ) -> RefundResult:
+        raise ConnectionError("no route to the provider")
+
+
+def test_a_provider_that_does_not_answer_is_asked_again_with_the_same_key(
+        data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    renewal = newest_renewal(data_dir)
+    monkeypatch.setattr(refund_command, "payment_provider", lambda portal: Down(portal))
+    capsys.readouterr()
+    assert run(["refund", renewal, "--amount", "600", "--key", "ops-2"]) == 1
+    assert capsys.readouterr().err == ("shopkeep: The payment provider did not answer, so the refund is still "
+                                       "pending. Run the same command with --key ops-2 to ask again; it "
+                                       "refunds once.\n")
+    monkeypatch.setattr(refund_command, "payment_provider", lambda portal: TestModeProvider(portal))
+    assert run(["refund", renewal, "--amount", "600", "--key", "ops-2"]) == 0
+    assert f"Refunded $6.00 of order {renewal}" in capsys.readouterr().out
+    assert run(["chat", "--as", "alice@example.com", "-c", f"refunds {renewal}"]) == 0
+    assert capsys.readouterr().out.count("$6.00 (partial)") == 1, "refunded once"
