@@ -49,6 +49,8 @@ from core.models.orders import ACTIVE, ENDED
 
 ERASED = "(erased)"
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never a real mailbox
+# The audit actions whose details hold what the customer wrote into their billing details.
+BILLING_ACTIONS = ("billing_details_changed", "tax_id_added", "tax_id_removed", "tax_id_checked")
 CANCELED = "canceled"  # a subscription's stopped status, as core.subscriptions.state reads it
 HELD = ("pending", "claimed")
 
@@ -151,6 +153,11 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
             if mail.status not in (QUEUED, SENDING):
                 mail.raw = b""  # sent: the copy is theirs already
 
+    # What they wrote into their billing details, as its log kept it: which fields changed and
+    # the states of their tax IDs stay, the values go.
+    for event in await session.scalars(select(AuditEvent).where(
+            AuditEvent.customer_id == customer.id, AuditEvent.action.in_(BILLING_ACTIONS))):
+        event.details = _billing_kept(event.details)
     # Who invoices named and their tax IDs: issued invoices keep them in their snapshots.
     await session.execute(delete(TaxId).where(TaxId.customer_id == customer.id))
     await session.execute(delete(BillingDetails).where(BillingDetails.customer_id == customer.id))
@@ -164,6 +171,17 @@ async def erase(session: AsyncSession, portal: Portal, customer: Customer, *, ac
     events.publish(session, events.AccessChanged(customer_id=customer.id))
     events.publish(session, events.CustomerErased(customer_id=customer.id))
     return done
+
+
+def _billing_kept(details: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {key: details[key] for key in ("type", "country", "state") if key in details}
+    if "changed" in details:
+        kept["changed"] = sorted(details["changed"])
+    if "tax_id" in details:
+        kept["tax_id"] = ERASED
+    if details.get("tax_ids"):
+        kept["tax_ids"] = sorted(details["tax_ids"].values())
+    return kept
 
 
 def _names(raw: bytes, addresses: list[str]) -> bool:

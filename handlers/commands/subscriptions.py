@@ -182,10 +182,10 @@ async def plans(ctx: Context, args: PlansArguments) -> Reply:
     try:
         merchant.only_cancel(ctx.portal, subscription)
     except NotAllowed as refusal:
-        reply.tables.append(Table(["Plan", "Price", ""], rows, title="Plans"))
+        reply.tables.append(Table(["Plan", "Price", "Note"], rows, title="Plans"))
         reply.paragraphs.append(refusal.message)
         return reply
-    reply.tables.append(Table(["Plan", "Price", ""], rows, title="Plans", actions=tuple(actions)))
+    reply.tables.append(Table(["Plan", "Price", "Note"], rows, title="Plans", actions=tuple(actions)))
     if not live:
         reply.paragraphs.append(f"Your {name} has ended. Send `resubscribe {slug} <plan>` to start "
                                 "again; it shows the price first.")

@@ -120,7 +120,10 @@ async def test_export_holds_everything_stored_about_the_customer(demo_portal: Po
 
     data = await exported(demo_portal, "alice@example.com")
     assert data["format"] == "shopkeep-export/1" and data["customer"]["email"] == "alice@example.com"
-    assert data["customer"]["billing_address"] and data["customer"]["name"] == "Alice Moreau"
+    assert data["customer"]["name"] == "Alice Moreau"
+    [details] = data["billing_details"]
+    assert (details["company"], details["city"], details["country"]) == ("Atelier Moreau", "Paris", "FR")
+    assert [(t["value"], t["state"]) for t in data["tax_ids"]] == [("FR40303265045", "not_verified")]
     assert sorted(o["external_id"] for o in data["orders"]) == sorted(orders)
     assert len(data["order_items"]) >= len(orders)
     assert sorted(d["number"] for d in data["documents"]) == sorted(documents)

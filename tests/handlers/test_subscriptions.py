@@ -55,6 +55,7 @@ async def test_plans_marks_the_current_one_and_offers_the_others(demo_portal: Po
     reply = await say(demo_portal, ALICE, "plans maker-pro")
 
     [table] = reply.tables
+    assert table.columns == ["Plan", "Price", "Note"]  # every column is named, on every door
     assert table.rows == [["Basic monthly", "$5.00 a month", ""], ["Pro monthly", "$12.00 a month", "your plan"],
                           ["Pro yearly", "$120.00 a year", ""]]
     assert [a.command if a else None for a in table.actions] == [

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from adapters.payments.testmode import TestModeProvider
 from core.kernel.errors import Conflict, InvalidInput, NotAllowed
 from core.kernel.portal import Portal
-from core.models import Entitlement, Subscription
+from core.licenses import api as license_api
+from core.models import Entitlement, License, Subscription
 from core.subscriptions import lifecycle
+from core.subscriptions.access import sync_access
 from core.subscriptions.lifecycle import resume_date
 from tests.conftest import FIXED_NOW, Clock
-from tests.core.payments.conftest import CATALOG, customer, load
+from tests.core.payments.conftest import CATALOG, customer, load, subscribe
 from tests.core.subscriptions.conftest import add_card, charges, confirm, preview, subscription_of
 from tests.helpers import published
 
@@ -158,3 +161,37 @@ async def test_resubscribing_starts_a_new_subscription_and_keeps_the_old(
     assert [status for status, _ in states] == ["expired", "active"]
     statuses = await entitlement_status(store, "ann@example.com")
     assert len(statuses) == 2 and statuses[-1] == "active", "a new entitlement for the new subscription"
+
+
+async def test_a_subscriptions_license_key_works_exactly_while_it_gives_access(
+        store: Portal, provider: TestModeProvider, tmp_path: Path) -> None:
+    keyed = CATALOG.replace('slug = "club"\nname = "The Club"\nkind = "subscription"\n',
+                            'slug = "club"\nname = "The Club"\nkind = "subscription"\n'
+                            '  [products.license]\n  activation_limit = 2\n'
+                            '  [products.subscription]\n  allow_cancel_now = true\n')
+    await load(store, tmp_path, keyed)
+    await subscribe(store, "kim@example.com")
+    await add_card(store, provider, "kim@example.com")
+    kim = await customer(store, "kim@example.com")
+    async with store.db.unit_of_work() as session:
+        key = await session.scalar(select(License.key).where(License.customer_id == kim.id))
+    assert key is not None and (await license_api.validate(store, key)).ok
+
+    # Paused at a period end without access: the app is told the key has expired.
+    club = await subscription_of(store, "kim@example.com")
+    async with store.db.unit_of_work() as session:
+        row = await session.get(Subscription, club.id, options=[joinedload(Subscription.product)])
+        assert row is not None
+        row.status = "paused"
+        await sync_access(session, store, row)
+    assert (await license_api.validate(store, key)).problem is license_api.Problem.EXPIRED
+
+    await confirm(store, provider, "kim@example.com",
+                  await preview(store, "kim@example.com", lifecycle.preview_resume, "club"))
+    assert (await license_api.validate(store, key)).ok, "resumed: the same key works again"
+
+    await confirm(store, provider, "kim@example.com",
+                  await preview(store, "kim@example.com", lifecycle.preview_cancel, "club", now=True))
+    answer = await license_api.validate(store, key)
+    assert answer.problem is license_api.Problem.EXPIRED and answer.key is not None
+    assert answer.key.status == "expired"
