@@ -161,7 +161,8 @@ async def request(session: AsyncSession, portal: Portal, payments: PaymentProvid
                     updated_at=portal.now())
     session.add(refund)
     await session.flush()
-    await audit.record(session, customer_id=order.customer_id, actor=actor, action="refund_requested",
+    await audit.record(session, at=portal.now(), customer_id=order.customer_id, actor=actor,
+                       action="refund_requested",
                        order=order.number, amount=amount, currency=order.currency, reason=reason)
     return Requested(refund, replayed=False)
 
@@ -261,7 +262,7 @@ async def _told(session: AsyncSession, portal: Portal, order: Order, refund: Ref
                 ends_access: bool) -> None:
     """The audit entry, the customer's notice and the event of the refund's state now."""
     note = await session.get(Document, refund.credit_note_id) if refund.credit_note_id else None
-    await audit.record(session, customer_id=refund.customer_id, actor=refund.actor,
+    await audit.record(session, at=portal.now(), customer_id=refund.customer_id, actor=refund.actor,
                        action=f"refund_{refund.state}", order=order.number, amount=refund.amount,
                        currency=refund.currency, credit_note=note.number if note else None,
                        ends_access=ends_access or None)

@@ -80,7 +80,7 @@ async def end_paid_by(session: AsyncSession, portal: Portal, payments: PaymentPr
         if subscription.billed_by == SHOPKEEP and payments is not None:
             await payments.cancel_subscription(subscription.provider_ref, at_period_end=False)
         details = {"order": order.number, "reason": "refunded"}
-        await audit.record(session, customer_id=subscription.customer_id, actor=actor,
+        await audit.record(session, at=portal.now(), customer_id=subscription.customer_id, actor=actor,
                            action="subscription_canceled", product=subscription.product.slug, **details)
         events.publish(session, events.SubscriptionChanged(
             customer_id=subscription.customer_id, subscription_id=subscription.id, change="canceled"))
