@@ -22,6 +22,7 @@ from core.kernel.events import (
     ChatAccountUnlinked,
     PaymentMethodChanged,
     PurchaseRecorded,
+    RefundChanged,
     RenewalPaymentFailed,
     RenewalsDue,
     SeatAssigned,
@@ -31,8 +32,11 @@ from core.kernel.events import (
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
 from core.mail.transport import Transport
+from core.models import Order, Refund
+from core.orders.access import end_order_access
 from core.payments.provider import PaymentProvider
 from core.subscriptions.merchant import MerchantNotifier
+from core.subscriptions.refunding import end_paid_by
 from core.subscriptions.renewals import RenewalWorker
 from handlers.dispatcher import Dispatcher
 
@@ -77,6 +81,22 @@ def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
     return OutboxSender(portal, mail_transport(portal.settings), batch=batch)
 
 
+async def end_refunded_access(portal: Portal, payments: PaymentProvider, refund_id: int) -> bool:
+    """What a refund that ends access takes away: the order's products, keys and seats, and the
+    subscription whose current period it paid for. True when anything was still there to end
+    (again: nothing, so the refund's event may be delivered twice)."""
+    async with portal.db.unit_of_work() as session:
+        refund = await session.get(Refund, refund_id)
+        order = await session.get(Order, refund.order_id) if refund is not None else None
+        if refund is None or order is None:
+            return False
+        ended = bool(await end_order_access(session, portal, order))
+        ended = bool(await end_paid_by(session, portal, payments, order, actor=refund.actor)) or ended
+        if ended and refund.access_ended_at is None:
+            refund.access_ended_at = portal.now()
+        return ended
+
+
 def event_subscribers(*, outbox: OutboxSender | None = None,
                       discord: DiscordDoor | None = None,
                       slack: SlackDoor | None = None,
@@ -87,6 +107,14 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
     """Who reacts to which domain event. Every effect is idempotent: an event may be delivered
     again after a worker died mid-way."""
     subscribers = Subscribers()
+    if portal is not None:
+        refunds_at, payments = portal, payment_provider(portal)
+
+        async def end_access(event: RefundChanged) -> None:
+            if event.ends_access:
+                await end_refunded_access(refunds_at, payments, event.refund_id)
+
+        subscribers.subscribe(RefundChanged, end_access)
     if portal is not None and tax_ids is not None:
         where, registry = portal, tax_ids
 
@@ -104,7 +132,7 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
     if outbox is not None:
         async def send_queued_mail(event: PurchaseRecorded | SeatAssigned | SubscriptionChanged
                                    | PaymentMethodChanged | AccountTransferred
-                                   | AccountTransferUndone) -> None:
+                                   | AccountTransferUndone | RefundChanged) -> None:
             # The invite, the confirmation or the notice the change queued: out at once.
             outbox.wakeup.set()
 
@@ -114,6 +142,7 @@ def event_subscribers(*, outbox: OutboxSender | None = None,
         subscribers.subscribe(PaymentMethodChanged, send_queued_mail)
         subscribers.subscribe(AccountTransferred, send_queued_mail)
         subscribers.subscribe(AccountTransferUndone, send_queued_mail)
+        subscribers.subscribe(RefundChanged, send_queued_mail)  # the refund's notice
     if renewals is not None:
         worker = renewals
 

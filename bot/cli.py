@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import customer_commands
+from bot import customer_commands, refund_command
 from bot.bootstrap import outbox_sender, payment_provider
 from bot.version import shopkeep_version
 from config.settings import Settings, SettingsError, load_settings
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     notices.add_argument("action", nargs="?", choices=["list", "retry"], default="list",
                          help="list (default) or retry every queued and failed notice now")
     customer_commands.add_parser(commands)
+    refund_command.add_parser(commands)
     return parser
 
 
@@ -358,7 +359,8 @@ async def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
         return await _db_upgrade(settings)
     work = {"chat": _chat, "purchase": _purchase, "catalog": _catalog_load, "demo": _demo,
             "outbox": _outbox, "inbox": _inbox, "renewals": _renewals,
-            "merchant-notices": _merchant_notices, "customer": customer_commands.run}[args.command]
+            "merchant-notices": _merchant_notices, "customer": customer_commands.run,
+            "refund": refund_command.run}[args.command]
     return await _with_portal(settings, lambda portal: work(portal, args))
 
 

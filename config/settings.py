@@ -131,7 +131,8 @@ class SubscriptionPolicy(BaseModel):
     max_pause_days: int = Field(90, gt=0, le=3650, description="the longest pause, in days")
     access_while_paused: bool = False
     allow_cancel_now: bool = False
-    cancel_refund: Literal["none"] = "none"
+    # What `cancel now` gives back: nothing, or the unused rest of the period, prorated.
+    cancel_refund: Literal["none", "prorated"] = "none"
     cancellation_reasons: list[str] = Field(default_factory=lambda: list(CANCELLATION_REASONS))
     allow_resubscribe: bool = True
 

@@ -17,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
 from core.billing import details as billing_details
+from core.billing import refunds
 from core.catalog.spec import read_catalog
 from core.catalog.sync import sync_catalog
 from core.identity.customers import by_email, get_or_create
 from core.kernel.portal import Portal
 from core.licenses import activations, seats
 from core.licenses.queries import licenses_for
-from core.models import Activation, BillingDetails, Entitlement, Product, Seat, Subscription
+from core.models import Activation, BillingDetails, Entitlement, Product, Refund, Seat, Subscription
 from core.models.licenses import CLAIMED
+from core.models.refunds import OPERATOR
 from core.models.subscriptions import ACTIVE, PAST_DUE, SHOPKEEP, TRIALING
 from core.orders.purchases import PurchaseItem, PurchaseRequest, existing_order, record_purchase
 from core.payments import methods
@@ -158,7 +160,35 @@ async def seed(portal: Portal, *, payments: PaymentProvider) -> list[str]:
     done += await _renew_until(portal, payments, now)
     async with portal.db.unit_of_work() as session:
         done += await _team_and_devices(session, portal, now)
+    done += await _partial_refund(portal, payments, now)
     return done
+
+
+@dataclass(frozen=True)
+class DemoRefund:
+    external_id: str  # the purchase refunded
+    amount: int
+    reason: str
+    after: timedelta  # how long after the purchase
+
+
+REFUND = DemoRefund("demo-alice-pixel", 4900, "Launch-week price: the difference to the $100 offer",
+                    timedelta(days=3))
+
+
+async def _partial_refund(portal: Portal, payments: PaymentProvider, now: datetime) -> list[str]:
+    """Part of Alice's Pixel Studio purchase given back a few days after it, with its credit
+    note; she keeps the product. Asked for once: seeding again finds it by its key."""
+    async with portal.db.unit_of_work() as session:
+        order = await existing_order(session, REFUND.external_id)
+        assert order is not None
+        if await session.scalar(select(Refund.id).where(Refund.order_id == order.id).limit(1)):
+            return []
+        at = min(order.placed_at + REFUND.after, now)
+        await refunds.refund_order(session, portal.at(at), payments, order, amount=REFUND.amount,
+                                   reason=REFUND.reason, key=f"demo-refund-{REFUND.external_id}",
+                                   requested_by=OPERATOR, actor="demo")
+        return [f"{DEMO_CUSTOMER} got {REFUND.amount} back of order {order.number}"]
 
 
 async def _card_on_file(session: AsyncSession, portal: Portal, payments: PaymentProvider,

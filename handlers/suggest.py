@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.billing import queries
 from core.kernel import formatting
 from core.kernel.portal import Portal
-from core.models import Customer, Document
-from core.models.billing import INVOICE
+from core.models import Customer, Document, Order, Refund
+from core.models.billing import CREDIT_NOTE, INVOICE
 from core.orders.ownership import owned_products
 from core.payments.methods import methods_of
 from core.subscriptions.lifecycle import cancellation_reasons
@@ -21,7 +21,7 @@ MAX_SUGGESTIONS = 25  # Discord's limit, and plenty for anyone typing
 
 async def suggest(portal: Portal, caller: Caller, source: str, typed: str) -> list[tuple[str, str]]:
     """(label, value) pairs for the field's source ("products", "invoices", "months", "cards",
-    "subscriptions", "plans", "cancel_reasons")."""
+    "subscriptions", "plans", "cancel_reasons", "refunds": the orders with refunds)."""
     if caller.customer_id is None:
         return []
     typed = typed.strip().lower()
@@ -34,10 +34,16 @@ async def suggest(portal: Portal, caller: Caller, source: str, typed: str) -> li
                        for p in await owned_products(session, customer.id)]
         elif source == "invoices":
             numbers = await session.scalars(select(Document.number).where(
-                Document.customer_id == customer.id, Document.kind == INVOICE)
+                Document.customer_id == customer.id, Document.kind.in_((INVOICE, CREDIT_NOTE)))
                 .order_by(Document.issued_at.desc()))
             options = [(number, number) for number in numbers]
             options += [(month, month) for month in await _months(session, customer)]
+        elif source == "refunds":
+            refunded = await session.scalars(select(Order).where(
+                Order.customer_id == customer.id,
+                Order.id.in_(select(Refund.order_id).where(Refund.customer_id == customer.id)))
+                .order_by(Order.placed_at.desc()))
+            options = [(order.number, order.number) for order in refunded]
         elif source == "months":
             options = [(month, month) for month in await _months(session, customer)]
         elif source == "subscriptions":

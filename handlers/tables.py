@@ -10,7 +10,7 @@ from core.kernel import formatting
 from core.licenses.keys import masked
 from core.licenses.queries import Device
 from core.licenses.status import status_label
-from core.models import Customer, Document, License
+from core.models import Customer, Document, License, Order, Refund
 from core.orders.ownership import OwnedProduct
 from core.subscriptions.state import state_of
 from handlers.reply import Choice, Table
@@ -63,17 +63,19 @@ def licenses_table(licenses: Sequence[License], *, usage: Mapping[int, int], now
 
 def documents_table(documents: Sequence[Document], customer: Customer, *,
                     heading: str = "Invoice", title: str | None = None,
-                    first_number: int | None = None, settles: Mapping[int, str] | None = None) -> Table:
+                    first_number: int | None = None, settles: Mapping[int, str] | None = None,
+                    related: str = "For invoice") -> Table:
     """Billing documents, one a row: number (under `heading`), date, total, status. With
     `first_number`, a first column numbers the rows from it, as `invoice <n>` takes them. With
-    `settles` (document id -> number), receipts name the invoice each one pays."""
+    `settles` (document id -> number), receipts name the invoice each one pays, and credit notes
+    the invoice each one corrects (under `related`)."""
     rows = [[doc.number, formatting.date(doc.issued_at, customer.locale, customer.timezone),
              formatting.money(doc.total, doc.currency, customer.locale), doc.status]
             for doc in documents]
     if settles is not None:
         for doc, row in zip(documents, rows, strict=True):
             row.insert(1, settles.get(doc.related_document_id or 0, ""))
-        return Table([heading, "For invoice", "Date", "Total", "Status"], rows, title=title, numeric=(3,))
+        return Table([heading, related, "Date", "Total", "Status"], rows, title=title, numeric=(3,))
     if first_number is None:
         return Table([heading, "Date", "Total", "Status"], rows, title=title, numeric=(2,))
     return Table(["#", heading, "Date", "Total", "Status"],
@@ -97,3 +99,21 @@ def devices_table(devices: Sequence[Device], customer: Customer, *, now: datetim
             f"{seen} ({STALE})" if device.stale(now, stale_days) else seen,
         ])
     return Table(columns, rows, title=title, numeric=(0,), actions=tuple(actions))
+
+
+def refunds_table(refunds: Sequence[Refund], customer: Customer, *, orders: Mapping[int, Order],
+                  credit_notes: Mapping[int, str], title: str | None = "Refunds") -> Table:
+    """Refunds, one a row: the order, the amount (the whole order or part of it), the reason,
+    the state, when it was asked for and settled, and the credit note it issued."""
+    def day(moment: datetime | None) -> str:
+        return formatting.date(moment, customer.locale, customer.timezone) if moment else "-"
+
+    rows = []
+    for refund in refunds:
+        order = orders[refund.order_id]
+        whole = "full" if refund.amount >= order.total else "partial"
+        rows.append([order.number, f"{formatting.money(refund.amount, refund.currency, customer.locale)} "
+                     f"({whole})", refund.reason or "-", refund.state, day(refund.created_at),
+                     day(refund.settled_at), credit_notes.get(refund.credit_note_id or 0, "-")])
+    return Table(["Order", "Amount", "Reason", "State", "Asked", "Settled", "Credit note"], rows,
+                 title=title, numeric=(1,))

@@ -288,7 +288,12 @@ class TestModeProvider:
 
     async def refund(self, charge_ref: str, amount: int, currency: str, idempotency_key: str
                      ) -> RefundResult:
+        # Test-mode refunds succeed at once; the id comes from the key, so asking again answers
+        # the same refund.
         return RefundResult(True, f"re_test_{keyed_hash(self.portal.secret, 'refund', idempotency_key)[:16]}")
+
+    async def refund_status(self, provider_ref: str) -> RefundResult:
+        return RefundResult(True, provider_ref)
 
     # Subscriptions: shopkeep keeps them; test mode has nothing to do.
 

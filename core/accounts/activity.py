@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.kernel import formatting
 from core.models import AuditEvent, Product
 
 # How an actor string (core.accounts.audit) starts, and the front door it names.
@@ -81,6 +82,12 @@ def _device(details: Mapping[str, Any]) -> str:
     return f"'{details.get('device')}' ({details.get('key')})"
 
 
+def _refund(details: Mapping[str, Any]) -> str:
+    amount = details.get("amount")
+    money = formatting.money(amount, str(details.get("currency"))) if isinstance(amount, int) else "money"
+    return f"{money} of order {details.get('order')}"
+
+
 WORDS: dict[str, Describe] = {
     "signed_in": lambda d, p: "Signed in with a code",
     "chat_linked": lambda d, p: f"Linked a {_platform(d)} account",
@@ -108,6 +115,13 @@ WORDS: dict[str, Describe] = {
     "tax_id_removed": lambda d, p: f"Removed the tax ID {d.get('tax_id')}",
     "tax_id_checked": lambda d, p: f"The tax ID {d.get('tax_id')} was found "
     + ("registered" if d.get("state") == "verified" else "not registered"),
+    "refund_requested": lambda d, p: f"A refund of {_refund(d)} was asked for",
+    "refund_pending": lambda d, p: f"A refund of {_refund(d)} is on its way",
+    "refund_succeeded": lambda d, p: f"Refunded {_refund(d)}"
+    + (f" (credit note {d['credit_note']})" if d.get("credit_note") else "")
+    + ("; access ends" if d.get("ends_access") else ""),
+    "refund_failed": lambda d, p: f"A refund of {_refund(d)} failed",
+    "refund_canceled": lambda d, p: f"A refund of {_refund(d)} was called off",
 }
 
 

@@ -77,13 +77,13 @@ def invoice_amounts(items: list[Item], paid: int, treatment: Treatment, *, store
         largest = max(range(len(charged)), key=lambda i: abs(charged[i]))
         nets[largest] += subtotal - sum(nets)  # the rounding of the lines, onto the largest
     for line, amount, net in zip(lines, charged, nets, strict=True):
-        line.update(unit_net=str(_unit(net, line["quantity"])), net=net, tax_rate=str(rate),
+        line.update(unit_net=str(unit_net(net, line["quantity"])), net=net, tax_rate=str(rate),
                     tax=amount - net, amount=amount)
     taxes = [{"name": tax_name, "rate": str(rate), "base": subtotal, "amount": tax_total}]
     return Amounts(lines=lines, taxes=taxes, subtotal=subtotal, tax_total=tax_total, total=paid)
 
 
-def _unit(net: int, quantity: int) -> Decimal:
+def unit_net(net: int, quantity: int) -> Decimal:
     """The net unit price in minor units; to a hundredth of one where the quantity does not
     divide the line."""
     unit = Decimal(net) / quantity

@@ -119,23 +119,3 @@ async def issue_for_order(session: AsyncSession, portal: Portal, order: Order, *
         await session.flush()
         documents.append(document)
     return documents
-
-
-async def issue_credit_note(session: AsyncSession, portal: Portal, invoice: Document, amount: int,
-                            reason: str) -> Document:
-    """A correction of an issued invoice (refunds issue these)."""
-    snapshot = dict(invoice.snapshot)
-    snapshot.update(kind=CREDIT_NOTE, reason=reason, corrects=invoice.number,
-                    lines=[{"description": f"Credit for {invoice.number}: {reason}", "quantity": 1,
-                            "unit_amount": -amount, "amount": -amount, "tax_rate": "0", "tax": 0}])
-    number = await next_number(session, portal, CREDIT_NOTE, portal.now().year)
-    issued_at = await issue_moment(session, portal, CREDIT_NOTE)
-    note = Document(kind=CREDIT_NOTE, number=number,
-                    customer_id=invoice.customer_id, order_id=invoice.order_id,
-                    related_document_id=invoice.id, issued_at=issued_at, currency=invoice.currency,
-                    subtotal=-amount, tax_total=0, total=-amount, amount_paid=0, status="credited",
-                    snapshot=snapshot)
-    session.add(note)
-    await session.flush()
-    return note
-

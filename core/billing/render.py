@@ -6,7 +6,9 @@ unit: the net unit price, tax_rate, amount: the net line amount; formatted), tax
 the net amount taxed at that rate, amount), totals (subtotal: net, total, paid, balance), issued,
 supplied (the date of supply when it is not the issue date), paid, mention (the reverse charge
 or the exemption), reverse_charge, settles and settles_issued (the invoice a receipt pays),
-logo (data URI or None), lang, and `_` for translations.
+credit_note (True for one), corrects_issued and refunded (a credit note's invoice date and the
+day of its refund; the invoice's number is snapshot.corrects, the total refunded
+totals.refunded), logo (data URI or None), lang, and `_` for translations.
 
 A PDF is rendered once and kept under <data dir>/documents/<sha256>.pdf; later requests read
 those bytes. WeasyPrint runs in a separate, long-lived process (RenderWorker), so a render never
@@ -145,7 +147,7 @@ def render_html(document: Document, settings: Settings, *, settles: str | None =
                 (money(document.subtotal) if len(taxes) == 1 else None),
                 "amount": money(tax["amount"])} for tax in taxes],
         totals={"subtotal": money(document.subtotal), "total": money(document.total),
-                "paid": money(document.amount_paid),
+                "paid": money(document.amount_paid), "refunded": money(abs(document.total)),
                 "balance": money(max(document.total - document.amount_paid, 0))},
         issued=issued,
         supplied=supplied if supplied is not None and supplied != issued else None,
@@ -154,6 +156,9 @@ def render_html(document: Document, settings: Settings, *, settles: str | None =
         reverse_charge=treatment.get("kind") == "reverse_charge",
         settles=snapshot.get("settles") or settles,
         settles_issued=day(snapshot.get("settles_issued_at")),
+        credit_note=document.kind == CREDIT_NOTE,
+        corrects_issued=day(snapshot.get("corrects_issued_at")),
+        refunded=day(snapshot.get("refunded_at")),
         logo=_logo(settings.store.logo_file),
     )
 

@@ -108,7 +108,7 @@ class SubscriptionPolicySpec(_Spec):
     max_pause_days: int | None = Field(default=None, gt=0, le=3650)
     access_while_paused: bool | None = None
     allow_cancel_now: bool | None = None
-    cancel_refund: Literal["none"] | None = None
+    cancel_refund: Literal["none", "prorated"] | None = None
     cancellation_reasons: list[str] | None = Field(default=None, min_length=1)
     allow_resubscribe: bool | None = None
 

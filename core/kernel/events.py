@@ -172,6 +172,21 @@ class RenewalsDue(Event):
 
 
 @dataclass(frozen=True)
+class RefundChanged(Event):
+    """A refund of an order reached a state the customer is told of (`state`: pending,
+    succeeded, failed, canceled). `ends_access`: it succeeded and the order's access ends (a
+    full refund, or a partial one the operator said so of); its subscriber ends it, and
+    AccessChanged follows for everyone who lost something."""
+
+    name: ClassVar[str] = "refund_changed"
+    customer_id: int
+    order_id: int
+    refund_id: int
+    state: str
+    ends_access: bool = False
+
+
+@dataclass(frozen=True)
 class AccountTransferred(Event):
     """The customer's account moved to another email address (`transfer_id` says which move)."""
 

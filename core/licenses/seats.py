@@ -26,7 +26,7 @@ from core.licenses.status import expires_at
 from core.mail import notifications
 from core.models import Customer, Entitlement, License, Order, OrderItem, Product, Seat
 from core.models.licenses import CLAIMED, DISABLED, PENDING, UNASSIGNED
-from core.models.orders import ACTIVE, ENDED, PAID
+from core.models.orders import ACTIVE, ENDED, PAID, PARTIALLY_REFUNDED
 
 HELD = (PENDING, CLAIMED)
 
@@ -55,9 +55,14 @@ async def teams_of(session: AsyncSession, owner_id: int, product_id: int | None,
     None), oldest first. `fresh` reads every row anew instead of trusting what the session loaded
     earlier (after taking the lock)."""
     options = {"populate_existing": True} if fresh else {}
+    # A purchase refunded in part still holds its seats, unless the refund ended its access.
+    owners_access = select(Entitlement.id).where(
+        Entitlement.order_item_id == OrderItem.id, Entitlement.customer_id == owner_id,
+        Entitlement.seat_id.is_(None), Entitlement.status == ACTIVE).exists()
     query = (select(OrderItem).join(Order, OrderItem.order_id == Order.id)
              .join(Product, OrderItem.product_id == Product.id)
-             .where(Order.customer_id == owner_id, Order.status == PAID, Product.seats.is_not(None)))
+             .where(Order.customer_id == owner_id, Order.status.in_((PAID, PARTIALLY_REFUNDED)),
+                    Product.seats.is_not(None), owners_access))
     if product_id is not None:
         query = query.where(OrderItem.product_id == product_id)
     items = list(await session.scalars(

@@ -114,13 +114,14 @@ async def queue_seat_invite(session: AsyncSession, portal: Portal, member: Custo
 
 
 async def queue_notice(session: AsyncSession, portal: Portal, to: str, subject: str,
-                       paragraphs: list[str], *, greeting: str | None = None) -> None:
-    """A short notice in the portal's voice (a subscription change, a failed payment), signed
-    by the store."""
+                       paragraphs: list[str], *, greeting: str | None = None,
+                       kind: str = "notice") -> None:
+    """A short notice in the portal's voice (a subscription change, a failed payment, a
+    refund: `kind` "refund"), signed by the store."""
     body = ([greeting] if greeting else []) + paragraphs + [f"- {portal.settings.store_name}"]
     message = composing.new_message(portal, to=to, subject=subject,
                                     text="\n\n".join(body) + "\n", html=_html(body))
-    await outbox.queue(session, portal, message, kind="notice")
+    await outbox.queue(session, portal, message, kind=kind)
 
 
 async def queue_transfer_code(session: AsyncSession, portal: Portal, email: str, code: str) -> None:

@@ -13,6 +13,7 @@ from core.models.mail import InboundMail, OutboundMail
 from core.models.merchant import MerchantNotice
 from core.models.orders import Download, Entitlement, Order, OrderItem
 from core.models.payments import Charge, PaymentCustomer, PaymentMethod
+from core.models.refunds import Refund
 from core.models.subscriptions import Subscription, SubscriptionQuote
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "PendingAction",
     "Plan",
     "Product",
+    "Refund",
     "Seat",
     "Subscription",
     "SubscriptionQuote",

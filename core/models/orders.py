@@ -12,7 +12,8 @@ from core.models.base import Base, BigId, CreatedMixin, IdMixin, utcnow
 from core.models.catalog import Plan, Product
 
 PAID = "paid"
-REFUNDED = "refunded"
+PARTIALLY_REFUNDED = "partially_refunded"  # part of what was paid went back
+REFUNDED = "refunded"  # everything paid went back
 ACTIVE = "active"
 ENDED = "ended"
 

@@ -6,9 +6,9 @@ Core keeps its own record of everything (core/models/payments.py) and never sees
 methods are added on the provider's hosted page, and core only learns their brand, last four
 and expiry.
 
-Charges carry an idempotency key. A provider must answer a second request with the same key
-with the first one's result, without charging again: that is what makes a renewal that crashed
-after the charge, before its commit, charge once when it runs again.
+Charges and refunds carry an idempotency key. A provider must answer a second request with the
+same key with the first one's result, without charging (or refunding) again: that is what makes
+a renewal that crashed after the charge, before its commit, charge once when it runs again.
 """
 
 from __future__ import annotations
@@ -86,9 +86,14 @@ class ChargeResult:
 
 @dataclass(frozen=True)
 class RefundResult:
+    """What became of a refund: done, refused, or taken and settled later (`pending`: ask again
+    with `refund_status`); `canceled` when the provider called it off after taking it."""
+
     succeeded: bool
-    provider_ref: str | None = None
-    message: str | None = None
+    provider_ref: str | None = None  # the provider's id for the refund
+    message: str | None = None  # the provider's own words, for the log and the operator
+    pending: bool = False
+    canceled: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,12 @@ class PaymentProvider(Protocol):
 
     async def refund(self, charge_ref: str, amount: int, currency: str, idempotency_key: str
                      ) -> RefundResult:
+        """Give back `amount` of the charge once per idempotency key. A refusal is a result; an
+        exception means the outcome is unknown, and the same key is tried again later."""
+        ...
+
+    async def refund_status(self, provider_ref: str) -> RefundResult:
+        """Where a refund that was pending stands now."""
         ...
 
     # The subscription operations a provider owns (no-ops where shopkeep bills the renewals).

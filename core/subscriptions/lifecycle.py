@@ -6,8 +6,9 @@ and applying exactly the previewed quote (core/subscriptions/quotes.py).
 - `resume` drops a pause that has not begun, or ends one: a new period starts today and is
   charged now (for what shopkeep bills).
 - `cancel` ends the subscription at the period end (always allowed); `cancel now` ends it at
-  once where the policy allows, refunding nothing (`cancel_refund = "none"`). `uncancel` keeps
-  it while it has not ended.
+  once where the policy allows, refunding nothing (`cancel_refund = "none"`) or the unused rest
+  of the period, prorated to the second (`cancel_refund = "prorated"`), through the same refund
+  path as any refund (core/billing/refunds.py). `uncancel` keeps it while it has not ended.
 - `resubscribe [plan]` after the end: a new subscription (the old one stays as history), paid
   now for what shopkeep bills, with the customer's default card (the ended one's card may be the
   very card that failed).
@@ -22,20 +23,23 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.billing import refunds
 from core.catalog.plans import period_end
 from core.kernel import formatting
 from core.kernel.errors import Conflict, InvalidInput, NotAllowed
 from core.kernel.portal import Portal
-from core.models import Customer, Entitlement, Plan, Subscription, SubscriptionQuote
+from core.models import Customer, Entitlement, Order, Plan, Subscription, SubscriptionQuote
+from core.models.refunds import CUSTOMER
 from core.models.subscriptions import ACTIVE, CANCELED, ENDED_STATES, LIVE, PAST_DUE, PAUSED, SHOPKEEP
 from core.payments.methods import default_method
 from core.payments.provider import PaymentProvider, failure_words
-from core.subscriptions import charging, merchant, quotes
+from core.subscriptions import charging, merchant, quotes, refunding
 from core.subscriptions.effects import announce
 from core.subscriptions.policy import policy_for
 from core.subscriptions.queries import find_plan, find_subscription
 from core.subscriptions.wording import day, must_be_live, not_paused_or_past_due, nothing_scheduled, price
 
+PRORATED = "prorated"  # cancel_refund: the unused rest of the period goes back
 _IN = re.compile(r"^(?:in\s+)?(\d{1,4})\s*(day|week|month)s?$")
 
 
@@ -235,10 +239,19 @@ async def preview_cancel(session: AsyncSession, portal: Portal, customer_id: int
     if now and not policy.allow_cancel_now:
         raise NotAllowed(f"{name} cannot be cancelled at once here; send `cancel {slug}` to end it on "
                          f"{day(customer, ends_at)} (you keep access until then).")
+    back: list[tuple[Order, int]] = []
     if at_once:
         summary = f"Cancel {name} now: access ends at once."
         if now and subscription.status not in (PAUSED, PAST_DUE):
-            summary += f" Nothing is refunded for the rest of the period (until {day(customer, ends_at)})."
+            if policy.cancel_refund == PRORATED:
+                back = await _unused_part(session, subscription, portal.now())
+            until = day(customer, ends_at)
+            if back:
+                currency = back[0][0].currency
+                summary += (f" {formatting.money(sum(a for _, a in back), currency, customer.locale)} is "
+                            f"refunded for the rest of the period (until {until}), to the way you paid.")
+            else:
+                summary += f" Nothing is refunded for the rest of the period (until {until})."
     else:
         summary = (f"Cancel {name}: it ends on {day(customer, ends_at)}, when the current period ends, "
                    "and you keep access until then. Nothing more is charged.")
@@ -248,9 +261,42 @@ async def preview_cancel(session: AsyncSession, portal: Portal, customer_id: int
     if not merchant.changes_reach_store(portal, subscription):
         notes.append(f"{portal.settings.store_name}'s store bills this subscription: we tell the store.")
     quote = await quotes.store(session, portal, subscription, action="cancel",
-                               details={"now": at_once, "reason": chosen})
+                               details={"now": at_once, "reason": chosen,
+                                        "refunds": [[order.id, amount] for order, amount in back]})
     return quotes.preview_of(quote, subscription, customer, summary, notes=notes,
                              effective_at=portal.now() if at_once else ends_at)
+
+
+async def _unused_part(session: AsyncSession, subscription: Subscription, at: datetime
+                       ) -> list[tuple[Order, int]]:
+    """What cancelling now at `at` gives back of each order that paid for the period, no more
+    than is left to refund of it."""
+    parts = []
+    for order, amount in await refunding.unused_part(session, subscription, at):
+        left = (await refunds.balance(session, order)).left
+        if min(amount, left) > 0:
+            parts.append((order, min(amount, left)))
+    return parts
+
+
+async def _refund_unused(session: AsyncSession, portal: Portal, payments: PaymentProvider,
+                         quote: SubscriptionQuote, subscription: Subscription, actor: str) -> int:
+    """Refund what the cancel preview said, through the refund path; returns the total."""
+    total = 0
+    for order_id, amount in quote.details.get("refunds", []):
+        order = await session.get(Order, order_id)
+        assert order is not None
+        try:
+            await refunds.refund_order(
+                session, portal, payments, order, amount=amount, key=f"cancel:{quote.id}:{order_id}",
+                reason=f"{subscription.product.name} cancelled at once: the unused rest of the period",
+                requested_by=CUSTOMER, actor=actor)
+        except Conflict:
+            raise Conflict(f"Part of order {order.number} was refunded since the preview, so nothing "
+                           f"was changed. Send `cancel {subscription.product.slug} now` again for a "
+                           "fresh preview.") from None
+        total += amount
+    return total
 
 
 def cancellation_reasons(portal: Portal, subscription: Subscription) -> list[str]:
@@ -268,9 +314,15 @@ async def _apply_cancel(session: AsyncSession, portal: Portal, payments: Payment
     subscription.cancel_reason = quote.details.get("reason")
     subscription.canceled_at = at
     subscription.scheduled_plan_id, subscription.pause_at_period_end = None, False
+    refunded = 0
     if quote.details["now"]:
         end(subscription, CANCELED, at)
         message = f"{name} is cancelled and has ended; access has ended."
+        await quotes.save(session)
+        refunded = await _refund_unused(session, portal, payments, quote, subscription, actor)
+        if refunded:
+            message += (f" {formatting.money(refunded, quote.currency, customer.locale)} is refunded "
+                        "for the rest of the period; `refunds` shows it.")
     else:
         subscription.cancel_at_period_end = True
         message = (f"{name} is cancelled: it ends on {day(customer, subscription.current_period_end)} and "
@@ -281,7 +333,8 @@ async def _apply_cancel(session: AsyncSession, portal: Portal, payments: Payment
     await announce(session, portal, subscription,
                    change="canceled" if quote.details["now"] else "cancel_scheduled", actor=actor,
                    subject=f"Your {name} is cancelled", paragraphs=[message],
-                   details={"reason": subscription.cancel_reason, "now": quote.details["now"]})
+                   details={"reason": subscription.cancel_reason, "now": quote.details["now"],
+                            **({"refunded": refunded} if refunded else {})})
     return quotes.Applied(subscription, message)
 
 

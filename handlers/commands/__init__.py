@@ -11,10 +11,11 @@ from handlers.commands import (
     orders,
     overview,
     payment,
+    refunds,
     seats,
     sign_in,
     subscriptions,
 )
 
 __all__ = ["account", "billing", "community", "confirm", "documents", "help", "licenses", "orders",
-           "overview", "payment", "seats", "sign_in", "subscriptions"]
+           "overview", "payment", "refunds", "seats", "sign_in", "subscriptions"]

@@ -1,4 +1,5 @@
-"""Invoices and receipts in plain words: invoices [period], invoice <number|period>, receipt ..."""
+"""Invoices, receipts and credit notes in plain words: invoices [period], invoice <number|period>,
+receipt ... (a credit note is fetched like an invoice, by its number)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from core.billing.periods import FIRST_YEAR, Period, PeriodError, parse_period
 from core.billing.render import filename, pdf_for
 from core.kernel import formatting
 from core.kernel.errors import InvalidInput, NotFound
-from core.models import Customer
-from core.models.billing import INVOICE, RECEIPT
+from core.models import Customer, Document
+from core.models.billing import CREDIT_NOTE, INVOICE, RECEIPT
 from handlers.context import Context
 from handlers.registry import Arguments, command
 from handlers.reply import Attachment, Choice, Reply
@@ -22,7 +23,8 @@ PAGE_SIZE = 10
 MAX_ATTACHMENTS = 5
 ALL = Period("all", "all time")
 NUMBER = re.compile(r"^[A-Za-z]{2,5}-\d{4}-\d+$")
-NOUNS = {INVOICE: ("invoice", "invoices"), RECEIPT: ("receipt", "receipts")}
+NOUNS = {INVOICE: ("invoice", "invoices"), RECEIPT: ("receipt", "receipts"),
+         CREDIT_NOTE: ("credit note", "credit notes")}
 
 
 class ListArguments(Arguments):
@@ -73,9 +75,25 @@ async def invoices(ctx: Context, args: ListArguments) -> Reply:
     reply = Reply(title=title, tables=[documents_table(found[:PAGE_SIZE], customer, first_number=numbered)])
     reply.paragraphs.append("Send `invoice <number>` for the PDF (`invoice 1` is the newest), or "
                             "`receipt <number>` for its receipt.")
+    if page == 1:
+        await _credit_notes_beside(ctx, customer, period, reply)
     if more:
         reply.choices.append(Choice("Older invoices", f"invoices {text} page {page + 1}".replace("  ", " ")))
     return reply
+
+
+async def _credit_notes_beside(ctx: Context, customer: Customer, period: Period, reply: Reply) -> None:
+    """The period's credit notes as a table of their own under the invoices (the invoices keep
+    their list numbers)."""
+    notes = await queries.in_period(ctx.session, customer.id, CREDIT_NOTE, period, limit=PAGE_SIZE + 1)
+    if not notes:
+        return
+    corrects = await queries.numbers_of(ctx.session, customer.id, [n.related_document_id for n in notes])
+    reply.tables.append(documents_table(notes[:PAGE_SIZE], customer, heading="Credit note",
+                                        title="Credit notes", settles=corrects, related="Corrects"))
+    newer = " (the newest are shown)" if len(notes) > PAGE_SIZE else ""
+    reply.paragraphs.append(f"Credit notes correct invoices when money went back{newer}: "
+                            "`invoice <credit note number>` for the PDF, `refunds` for the refunds.")
 
 
 async def _documents(ctx: Context, kind: str, which: str) -> Reply:
@@ -83,6 +101,10 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
     singular, plural = NOUNS[kind]
     if NUMBER.match(which.strip()):
         document = await queries.by_number(ctx.session, customer.id, kind, which)
+        if document is None and kind == INVOICE:  # credit notes are fetched like invoices
+            document = await queries.by_number(ctx.session, customer.id, CREDIT_NOTE, which)
+        if document is not None and document.kind != kind:
+            return await _attached(ctx, customer, [document], CREDIT_NOTE, document.number)
         # A receipt is also asked for by the number of the invoice it pays.
         found = [document] if document is not None else (
             await queries.receipts_for(ctx.session, customer.id, which) if kind == RECEIPT else [])
@@ -103,21 +125,29 @@ async def _documents(ctx: Context, kind: str, which: str) -> Reply:
         if not found:
             return await _nothing_in(ctx, customer, kind, period)
         label = period.label
+    return await _attached(ctx, customer, found, kind, label)
+
+
+async def _attached(ctx: Context, customer: Customer, found: list[Document], kind: str, label: str) -> Reply:
+    """The documents' PDFs (the newest MAX_ATTACHMENTS) with a table of them."""
+    singular, plural = NOUNS[kind]
     reply = Reply(title=f"Your {plural if len(found) > 1 else singular}: {label}")
     for document in found[:MAX_ATTACHMENTS]:
         pdf = await pdf_for(ctx.session, ctx.portal.settings, document)
         reply.attachments.append(Attachment(filename(document), "application/pdf", pdf))
     settles = await queries.numbers_of(ctx.session, customer.id, [d.related_document_id for d in found]
-                                       ) if kind == RECEIPT else None
-    reply.tables.append(documents_table(found, customer, heading=singular.capitalize(), settles=settles))
+                                       ) if kind in (RECEIPT, CREDIT_NOTE) else None
+    reply.tables.append(documents_table(found, customer, heading=singular.capitalize(), settles=settles,
+                                        related="Corrects" if kind == CREDIT_NOTE else "For invoice"))
     if len(found) > MAX_ATTACHMENTS:
         reply.paragraphs.append(f"{len(found)} {plural} match; the newest {MAX_ATTACHMENTS} are attached. "
                                 f"Ask for the others by number, e.g. `{singular} {found[-1].number}`.")
     return reply
 
 
-@command("invoice", summary="Get invoice PDFs by number or period", slow=True,
-         examples=("invoice March", "invoice INV-2026-0007", "invoice 2", "invoice last"))
+@command("invoice", summary="Get invoice (or credit note) PDFs by number or period", slow=True,
+         examples=("invoice March", "invoice INV-2026-0007", "invoice 2", "invoice last",
+                   "invoice CN-2026-0001"))
 async def invoice(ctx: Context, args: DocumentArguments) -> Reply:
     return await _documents(ctx, INVOICE, args.which)
 
@@ -126,6 +156,3 @@ async def invoice(ctx: Context, args: DocumentArguments) -> Reply:
          examples=("receipt last", "receipt March", "receipt RCT-2026-0003", "receipt INV-2026-0007"))
 async def receipt(ctx: Context, args: DocumentArguments) -> Reply:
     return await _documents(ctx, RECEIPT, args.which)
-
-
-

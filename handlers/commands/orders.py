@@ -71,7 +71,7 @@ def _order_table(reply: Reply, customer: Customer, placed: list[Order]) -> None:
                 formatting.date(order.placed_at, customer.locale, customer.timezone) if first else "",
                 item.product.name + (f" x{item.quantity}" if item.quantity > 1 else ""),
                 item.plan.name if item.plan else "",
-                order.status if first else "",
+                order.status.replace("_", " ") if first else "",
                 formatting.money(order.total, order.currency, customer.locale) if first else "",
             ])
     reply.tables.append(Table(["Order", "Date", "Product", "Plan", "Status", "Total"], rows,

@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from core.billing.issuing import issue_credit_note, next_number
+from core.billing import credit_notes
+from core.billing.issuing import next_number
 from core.billing.render import pdf_for
 from core.identity.customers import by_email
 from core.kernel.db import Database
@@ -92,7 +93,8 @@ async def test_issued_documents_never_change(demo_portal: Portal) -> None:
     async with demo_portal.db.unit_of_work() as session:
         original = await session.get(Document, invoice.id)
         assert original is not None
-        note = await issue_credit_note(session, demo_portal, original, 500, "Partial refund")
+        note = await credit_notes.issue(session, demo_portal, original, amount=500, tax=0,
+                                        reason="Partial refund")
     assert note.number.startswith("CN-") and note.total == -500
 
 
@@ -120,7 +122,8 @@ async def test_invoices_are_numbered_in_the_list_and_fetched_by_that_number(demo
     dispatcher = Dispatcher(demo_portal)
     alice = await caller_for(demo_portal, "alice@example.com")
     listing = await dispatcher.handle_line(alice, "invoices")
-    [table] = listing.tables
+    table, credit_notes = listing.tables  # the demo's partial refund issued her a credit note
+    assert credit_notes.title == "Credit notes" and credit_notes.rows[0][0].startswith("CN-")
     assert table.columns[0] == "#" and [row[0] for row in table.rows[:3]] == ["1", "2", "3"]
     second = await dispatcher.handle_line(alice, "invoice 2")
     assert second.ok and [a.filename for a in second.attachments] == [f"{table.rows[1][1]}.pdf"]

@@ -51,7 +51,7 @@ def test_transfer_in_support_mode_then_show_and_activity(data_dir: Path,
     shown = capsys.readouterr().out
     assert re.search(rf"Customer\s+{re.escape(NEW)} \(id 1\)", shown)
     assert re.search(rf"Moves\s+alice@example.com -> {re.escape(NEW)} on ", shown)
-    assert re.search(r"Documents\s+\d+ invoice\(s\), \d+ receipt\(s\)", shown)
+    assert re.search(r"Documents\s+1 credit note\(s\), \d+ invoice\(s\), \d+ receipt\(s\)", shown)
 
 
 def test_export_in_chat_saves_the_file(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
