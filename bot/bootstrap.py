@@ -32,11 +32,9 @@ from core.kernel.events import (
 from core.kernel.portal import Portal
 from core.mail.sending import OutboxSender
 from core.mail.transport import Transport
-from core.models import Order, Refund
-from core.orders.access import end_order_access
 from core.payments.provider import PaymentProvider
 from core.subscriptions.merchant import MerchantNotifier
-from core.subscriptions.refunding import end_paid_by
+from core.subscriptions.refunding import end_refunded_access
 from core.subscriptions.renewals import RenewalWorker
 from handlers.dispatcher import Dispatcher
 
@@ -79,22 +77,6 @@ def tax_id_registry(settings: Settings) -> TaxIdRegistry | None:
 
 def outbox_sender(portal: Portal, *, batch: int = 20) -> OutboxSender:
     return OutboxSender(portal, mail_transport(portal.settings), batch=batch)
-
-
-async def end_refunded_access(portal: Portal, payments: PaymentProvider, refund_id: int) -> bool:
-    """What a refund that ends access takes away: the order's products, keys and seats, and the
-    subscription whose current period it paid for. True when anything was still there to end
-    (again: nothing, so the refund's event may be delivered twice)."""
-    async with portal.db.unit_of_work() as session:
-        refund = await session.get(Refund, refund_id)
-        order = await session.get(Order, refund.order_id) if refund is not None else None
-        if refund is None or order is None:
-            return False
-        ended = bool(await end_order_access(session, portal, order))
-        ended = bool(await end_paid_by(session, portal, payments, order, actor=refund.actor)) or ended
-        if ended and refund.access_ended_at is None:
-            refund.access_ended_at = portal.now()
-        return ended
 
 
 def event_subscribers(*, outbox: OutboxSender | None = None,

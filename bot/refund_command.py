@@ -16,15 +16,15 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.bootstrap import end_refunded_access, outbox_sender, payment_provider
+from bot.bootstrap import outbox_sender, payment_provider
 from core.billing import refunds
 from core.kernel import formatting
 from core.kernel.errors import Conflict, PortalError
 from core.kernel.portal import Portal
 from core.models import Customer, Document, Order, Refund
-from core.models.orders import REFUNDED
 from core.models.refunds import OPERATOR, PENDING, STORE, SUCCEEDED
 from core.payments.provider import PaymentProvider
+from core.subscriptions.refunding import end_refunded_access
 
 ACTOR = "operator via cli"
 EXIT_FAILED = 1
@@ -60,7 +60,7 @@ async def run(portal: Portal, args: argparse.Namespace) -> int:
     if requested.replayed:
         print(f"A refund with --key {key} was asked for before; following it.")
     refund = await _follow(portal, payments, refund_id, key)
-    if refund.state == SUCCEEDED and (refund.end_access or await _whole(portal, refund)):
+    if refund.state == SUCCEEDED and await _takes_access(portal, refund):
         # At once, not when the event worker gets to it; the worker then finds nothing left.
         await end_refunded_access(portal, payments, refund.id)
     await outbox_sender(portal).send_due()  # the customer's notice goes out now
@@ -89,10 +89,10 @@ async def _follow(portal: Portal, payments: PaymentProvider, refund_id: int, key
         await asyncio.sleep(POLL_EVERY)
 
 
-async def _whole(portal: Portal, refund: Refund) -> bool:
+async def _takes_access(portal: Portal, refund: Refund) -> bool:
     async with portal.db.unit_of_work() as session:
         order = await session.get(Order, refund.order_id)
-        return order is not None and order.status == REFUNDED
+        return order is not None and refunds.takes_access(order, refund)
 
 
 async def _outcome(portal: Portal, refund: Refund) -> tuple[str, bool]:
@@ -122,7 +122,7 @@ async def _outcome(portal: Portal, refund: Refund) -> tuple[str, bool]:
     note_line = f" Credit note {note.number} corrects {note.snapshot.get('corrects')}." if note else ""
     if refund.access_ended_at is not None:
         access = "Access to what the order gave has ended."
-    elif order.status == REFUNDED or refund.end_access:
+    elif refunds.takes_access(order, refund):
         access = "No access ended: what the order gave has ended already, or a later order pays for it."
     else:
         access = "The customer keeps access."

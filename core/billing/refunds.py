@@ -16,9 +16,9 @@ the store moves that money itself.
    partially_refunded or refunded. Every state the customer should hear of (pending at the
    provider, succeeded, failed, canceled) is audited, mailed to them and published as
    RefundChanged; access ends through that event when the order is refunded in full (or the
-   operator asked for it on a partial refund): its subscriber (bot/bootstrap.py) ends the
-   order's products, keys and seats (core/orders/access.py) and the subscription whose current
-   period it paid for (core/subscriptions/refunding.py).
+   operator asked for it on a partial refund): `end_refunded_access` (core/subscriptions/
+   refunding.py, subscribed in bot/bootstrap.py) ends the order's products, keys and seats
+   (core/orders/access.py) and the subscription whose current period it paid for.
 """
 
 from __future__ import annotations
@@ -103,6 +103,12 @@ async def charge_of(session: AsyncSession, order: Order) -> Charge | None:
     """The provider charge that paid for the order; None when the store was paid for it."""
     return await session.scalar(select(Charge).where(Charge.order_id == order.id,
                                                      Charge.status == CHARGED).limit(1))
+
+
+def takes_access(order: Order, refund: Refund) -> bool:
+    """Whether a refund that went through ends the access the order gave: a full refund does, a
+    partial one only when the operator asked for it."""
+    return order.status == REFUNDED or refund.end_access
 
 
 def _money(amount: int, order: Order) -> str:
@@ -254,7 +260,7 @@ async def settle(session: AsyncSession, portal: Portal, refund: Refund, result: 
         refund.credit_note_id = note.id
     held = await balance(session, order)
     order.status = REFUNDED if held.refunded >= held.paid else PARTIALLY_REFUNDED
-    await _told(session, portal, order, refund, ends_access=order.status == REFUNDED or refund.end_access)
+    await _told(session, portal, order, refund, ends_access=takes_access(order, refund))
     return refund
 
 

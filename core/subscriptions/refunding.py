@@ -19,8 +19,9 @@ from sqlalchemy.orm import joinedload
 from core.accounts import audit
 from core.kernel import events
 from core.kernel.portal import Portal
-from core.models import Order, OrderItem, Subscription
+from core.models import Order, OrderItem, Refund, Subscription
 from core.models.subscriptions import CANCELED, LIVE, SHOPKEEP
+from core.orders.access import end_order_access
 from core.payments.provider import PaymentProvider
 from core.subscriptions.access import sync_access
 from core.subscriptions.proration import share
@@ -87,3 +88,19 @@ async def end_paid_by(session: AsyncSession, portal: Portal, payments: PaymentPr
         await sync_access(session, portal, subscription)
         ended.append(subscription)
     return ended
+
+
+async def end_refunded_access(portal: Portal, payments: PaymentProvider, refund_id: int) -> bool:
+    """What a refund that ends access takes away: the order's products, keys and seats, and the
+    subscription whose current period it paid for. True when anything was still there to end
+    (again: nothing, so the refund's event may be delivered twice)."""
+    async with portal.db.unit_of_work() as session:
+        refund = await session.get(Refund, refund_id)
+        order = await session.get(Order, refund.order_id) if refund is not None else None
+        if refund is None or order is None:
+            return False
+        ended = bool(await end_order_access(session, portal, order))
+        ended = bool(await end_paid_by(session, portal, payments, order, actor=refund.actor)) or ended
+        if ended and refund.access_ended_at is None:
+            refund.access_ended_at = portal.now()
+        return ended
